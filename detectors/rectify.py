@@ -1,0 +1,54 @@
+"""Cut upright word crops out of the full-resolution photo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Sequence
+
+import numpy as np
+
+from .geometry import expand_quad, quad_size
+from .types import Crop, Detection
+
+__all__ = ["RectifyOptions", "rectify", "rectify_all"]
+
+
+@dataclass(frozen=True)
+class RectifyOptions:
+    # margin added on every side, as a fraction of the word's height
+    margin: float = 0.1
+    # crops taller than this (px) are scaled down; recognizers work at 32-384 px
+    max_height_px: int = 160
+    # crops are at least this many px high and wide
+    min_size_px: int = 4
+
+
+def rectify(image: np.ndarray, detection: Detection, options: RectifyOptions = RectifyOptions()) -> Crop:
+    """Perspective-warp the detection's quad (plus margin) into an upright crop.
+
+    image: RGB uint8 ``(H, W, 3)`` at full resolution. The quad's top edge
+    becomes the crop's top edge, so text along it reads left to right.
+    Pixels outside the photo are filled by replicating its border.
+    """
+    import cv2
+
+    w, h = quad_size(detection.quad)
+    m = options.margin * h
+    src = expand_quad(detection.quad, m, m)
+    out_w, out_h = w + 2 * m, h + 2 * m
+    if out_h > options.max_height_px:
+        s = options.max_height_px / out_h
+        out_w, out_h = out_w * s, out_h * s
+    out_w = max(options.min_size_px, int(round(out_w)))
+    out_h = max(options.min_size_px, int(round(out_h)))
+    dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(src.astype(np.float32), dst)
+    crop = cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+    return Crop(image=crop, detection=detection)
+
+
+def rectify_all(image: np.ndarray, detections: Sequence[Detection],
+                options: RectifyOptions = RectifyOptions()) -> List[Crop]:
+    """:func:`rectify` for every detection of one image, same order."""
+    return [rectify(image, d, options) for d in detections]

@@ -1,0 +1,59 @@
+"""Types that leave the detection stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+__all__ = ["Detection", "Crop"]
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    """One word region found in a photo.
+
+    quad: float32 ``(4, 2)``, pixels of the original image, clockwise from the
+        word's top-left (so edge 0->1 runs along the reading direction).
+    polygon: float32 ``(N, 2)`` boundary from CRAFT when it gave one (curved
+        words), else ``None``.
+    score: detection score in [0, 1] (mean CRAFT region score inside the box).
+    """
+
+    quad: np.ndarray
+    polygon: Optional[np.ndarray] = None
+    score: float = 0.0
+
+    def __post_init__(self) -> None:
+        quad = np.asarray(self.quad, dtype=np.float32)
+        if quad.shape != (4, 2):
+            raise ValueError(f"quad must have shape (4, 2), got {quad.shape}")
+        object.__setattr__(self, "quad", quad)
+        if self.polygon is not None:
+            poly = np.asarray(self.polygon, dtype=np.float32).reshape(-1, 2)
+            object.__setattr__(self, "polygon", poly)
+
+    def to_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"quad": _round(self.quad), "det_score": round(float(self.score), 4)}
+        if self.polygon is not None:
+            out["polygon"] = _round(self.polygon)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Crop:
+    """An upright word image cut from the full-resolution photo.
+
+    image: RGB uint8 ``(h, w, 3)``.
+    detection: the region it was cut from.
+    """
+
+    image: np.ndarray
+    detection: Detection
+    # degrees the region was rotated to make it upright (0 for a plain warp)
+    angle: float = 0.0
+
+
+def _round(points: np.ndarray) -> list:
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(points).reshape(-1, 2)]

@@ -1,0 +1,25 @@
+"""sceneocr: read text in whole scene photos.
+
+>>> from pipeline import Pipeline, PipelineOptions          # doctest: +SKIP
+>>> ocr = Pipeline.from_options(PipelineOptions())           # doctest: +SKIP
+>>> for line in ocr(["examples/street.jpg"])[0].lines:       # doctest: +SKIP
+...     print(line.text, line.score)
+"""
+
+from .assemble import AssembleOptions, assemble_lines
+from .core import Pipeline, PipelineOptions
+from .imageio import ImageReadError, find_images, read_image
+from .types import Line, PageResult, Word
+
+__all__ = [
+    "AssembleOptions",
+    "ImageReadError",
+    "Line",
+    "PageResult",
+    "Pipeline",
+    "PipelineOptions",
+    "Word",
+    "assemble_lines",
+    "find_images",
+    "read_image",
+]

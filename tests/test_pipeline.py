@@ -1,0 +1,106 @@
+"""The Python API: stage wiring with fake stages, inputs of every kind, typed results."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from detectors import Detection
+from detectors.geometry import box_to_quad
+from pipeline import PageResult, Pipeline, PipelineOptions
+from recognizer import Recognition
+
+
+class FakeDetector:
+    """Two words side by side and one below, wherever the image is."""
+
+    name = "fake-detector"
+
+    def __call__(self, images):
+        out = []
+        for img in images:
+            h, w = img.shape[:2]
+            out.append([
+                Detection(box_to_quad(0.55 * w, 0.1 * h, 0.9 * w, 0.3 * h), score=0.8),
+                Detection(box_to_quad(0.1 * w, 0.1 * h, 0.5 * w, 0.3 * h), score=0.9),
+                Detection(box_to_quad(0.1 * w, 0.6 * h, 0.5 * w, 0.8 * h), score=0.7),
+            ])
+        return out
+
+
+class FakeRecognizer:
+    """Reads a crop as its mean red value, so results can be traced to crops."""
+
+    name = "fake-recognizer"
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, crops):
+        self.calls.append(len(crops))
+        return [Recognition(text=f"r{int(c[..., 0].mean())}", score=0.5, char_scores=(0.5,) * 4) for c in crops]
+
+
+def coloured(w, h, red):
+    img = np.zeros((h, w, 3), np.uint8)
+    img[..., 0] = red
+    return img
+
+
+def test_list_in_list_out_with_every_input_kind(tmp_path):
+    path = tmp_path / "a.png"
+    Image.fromarray(coloured(200, 100, 10)).save(path)
+    rec = FakeRecognizer()
+    ocr = Pipeline(FakeDetector(), rec)
+    pages = ocr([str(path), Image.fromarray(coloured(300, 120, 20)), coloured(100, 50, 30)])
+    assert [type(p) for p in pages] == [PageResult] * 3
+    assert [(p.width, p.height) for p in pages] == [(200, 100), (300, 120), (100, 50)]
+    assert [p.image for p in pages] == [str(path), "<image 1>", "<image 2>"]
+    # crops of all images go to the recognizer in one call
+    assert rec.calls == [9]
+    # words in reading order: the left word first, then the one on its right, then the line below
+    assert [[w.det_score for w in ln.words] for ln in pages[1].lines] == [[0.9, 0.8], [0.7]]
+    assert pages[2].text == "r30 r30\nr30"
+
+
+def test_one_bad_image_does_not_disturb_the_others(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\x00" * 100)
+    ocr = Pipeline(FakeDetector(), FakeRecognizer())
+    pages = ocr([coloured(100, 50, 1), str(bad), coloured(100, 50, 2)])
+    assert [p.error is None for p in pages] == [True, False, True]
+    assert pages[1].to_dict() == {"image": str(bad), "error": pages[1].error}
+    assert pages[0].text.startswith("r1") and pages[2].text.startswith("r2")
+
+
+def test_to_dict_is_json_and_has_the_documented_shape():
+    page = Pipeline(FakeDetector(), FakeRecognizer())([coloured(100, 50, 5)])[0]
+    rec = json.loads(json.dumps(page.to_dict()))
+    assert rec["detector"] == "fake-detector" and rec["recognizer"] == "fake-recognizer"
+    word = rec["lines"][0]["words"][0]
+    assert set(word) >= {"text", "score", "det_score", "quad", "char_scores", "angle"}
+    assert word["quad"] == [[10.0, 5.0], [50.0, 5.0], [50.0, 15.0], [10.0, 15.0]]
+
+
+def test_single_image_must_be_a_list():
+    with pytest.raises(TypeError, match="list"):
+        Pipeline(FakeDetector(), FakeRecognizer())(coloured(10, 10, 0))
+
+
+def test_recognizer_returning_wrong_count_is_an_error():
+    class Broken(FakeRecognizer):
+        def __call__(self, crops):
+            return super().__call__(crops)[:-1]
+
+    with pytest.raises(RuntimeError, match="returned"):
+        Pipeline(FakeDetector(), Broken())([coloured(100, 50, 5)])
+
+
+def test_from_options_builds_named_stages_without_loading():
+    ocr = Pipeline.from_options(PipelineOptions(recognizer="crnn", device="cpu"))
+    assert ocr.recognizer.name == "crnn:english_g2"
+    assert ocr.detector.options.device == "cpu"
+    assert ocr.detector._net is None and ocr.recognizer._model is None
+    with pytest.raises(ValueError, match="unknown recognizer"):
+        Pipeline.from_options(PipelineOptions(recognizer="tesseract"))
