@@ -8,7 +8,6 @@ per-word components, which is what word-level scene-text benchmarks mark.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
