@@ -5,18 +5,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, Union
 
 import numpy as np
 
-from detectors import CraftDetector, CraftOptions, Detection, RectifyOptions, rectify_all
+from detectors import CraftDetector, CraftOptions, Crop, Detection, RectifyOptions, rectify_all
 from recognizer import Recognition, Recognizer, build_recognizer
 
 from .assemble import AssembleOptions, assemble_lines
 from .imageio import DEFAULT_MAX_PIXELS, ImageReadError, read_image
 from .types import PageResult, Word
 
-__all__ = ["Detector", "PipelineOptions", "Pipeline", "ImageInput"]
+__all__ = ["DetectedPage", "Detector", "PipelineOptions", "Pipeline", "ImageInput"]
+
+# what reading one image may raise; each becomes that image's error record
+READ_ERRORS = (ImageReadError, FileNotFoundError, IsADirectoryError, PermissionError, TypeError, OSError)
 
 ImageInput = Union[str, Path, np.ndarray, Any]  # a path, an RGB array, or a PIL image
 
@@ -98,47 +101,120 @@ class Pipeline:
     def __call__(self, images: Sequence[ImageInput]) -> List[PageResult]:
         if isinstance(images, (str, Path, np.ndarray)) or hasattr(images, "getpixel"):
             raise TypeError("Pipeline takes a list of images (one image is a list of one)")
-        o = self.options
-        results: List[Optional[PageResult]] = [None] * len(images)
-        pages = []  # (index, label, array, detections, crops, timings)
-        for i, src in enumerate(images):
-            label = str(src) if isinstance(src, (str, Path)) else f"<image {i}>"
-            t0 = time.perf_counter()
-            try:
-                array = read_image(src, max_pixels=o.max_pixels)
-            except (ImageReadError, FileNotFoundError, IsADirectoryError, PermissionError, TypeError) as exc:
-                results[i] = PageResult(image=label, error=str(exc))
-                continue
-            t1 = time.perf_counter()
-            detections = self.detector([array])[0]
-            t2 = time.perf_counter()
-            crops = rectify_all(array, detections, o.rectify)
-            t3 = time.perf_counter()
-            pages.append((i, label, array, detections, crops,
-                          {"read": t1 - t0, "detect": t2 - t1, "rectify": t3 - t2}))
+        staged = [self.detect(src, str(src) if isinstance(src, (str, Path)) else f"<image {i}>")
+                  for i, src in enumerate(images)]
+        return self.recognize(staged)
 
-        all_crops = [c.image for p in pages for c in p[4]]
+    # -- the stages, usable one by one (pipeline/stream.py runs them concurrently) --
+    def detect(self, src: ImageInput, label: str) -> Union["DetectedPage", PageResult]:
+        """Read one image, find its words and cut their crops.
+
+        Returns a :class:`DetectedPage`, or a :class:`PageResult` with ``error``
+        set when the image can't be read or detection fails on it.
+        """
         t0 = time.perf_counter()
-        recognitions: List[Recognition] = self.recognizer(all_crops) if all_crops else []
-        rec_time = time.perf_counter() - t0
-        if len(recognitions) != len(all_crops):
-            raise RuntimeError(f"recognizer {self.recognizer.name} returned {len(recognitions)} results "
-                               f"for {len(all_crops)} crops")
+        try:
+            array = read_image(src, max_pixels=self.options.max_pixels)
+        except READ_ERRORS as exc:
+            return PageResult(image=label, error=str(exc))
+        return self.detect_array(array, label, {"read": time.perf_counter() - t0})
 
-        k = 0
-        for i, label, array, detections, crops, timings in pages:
-            recs = recognitions[k:k + len(crops)]
-            k += len(crops)
-            t0 = time.perf_counter()
-            words = [
-                Word(text=r.text, score=r.score, det_score=c.detection.score, quad=c.detection.quad,
-                     polygon=c.detection.polygon, char_scores=tuple(r.char_scores), angle=c.angle)
-                for c, r in zip(crops, recs)
-            ]
-            lines = assemble_lines([w for w in words if w.text.strip()], o.assemble)
-            timings["recognize"] = rec_time * len(crops) / max(1, len(all_crops))
-            timings["assemble"] = time.perf_counter() - t0
-            results[i] = PageResult(image=label, width=int(array.shape[1]), height=int(array.shape[0]),
-                                    detector=self.detector.name, recognizer=self.recognizer.name,
-                                    lines=lines, timings=timings)
-        return [r for r in results if r is not None]
+    def detect_array(self, array: np.ndarray, label: str,
+                     timings: Optional[Dict[str, float]] = None) -> Union["DetectedPage", PageResult]:
+        """Detection and rectification of an already decoded RGB uint8 ``(H, W, 3)`` image."""
+        timings = dict(timings or {})
+        t1 = time.perf_counter()
+        try:
+            detections = self.detector([array])[0]
+        except Exception as exc:  # one image's failure (e.g. out of GPU memory) must not stop a run
+            return PageResult(image=label, error=f"detection failed: {type(exc).__name__}: {exc}")
+        t2 = time.perf_counter()
+        crops = rectify_all(array, detections, self.options.rectify)
+        timings.update(detect=t2 - t1, rectify=time.perf_counter() - t2)
+        return DetectedPage(image=label, width=int(array.shape[1]), height=int(array.shape[0]),
+                            crops=tuple(crops), timings=timings)
+
+    def recognize(self, staged: Sequence[Union["DetectedPage", PageResult]]) -> List[PageResult]:
+        """Recognise the crops of several detected pages together; finished results pass through."""
+        pages = [p for p in staged if isinstance(p, DetectedPage)]
+        all_crops = [c.image for p in pages for c in p.crops]
+        t0 = time.perf_counter()
+        recognitions, failure = self._recognize_crops(all_crops)
+        rec_time = time.perf_counter() - t0
+        done: Dict[int, PageResult] = {}
+        if failure is not None and len(pages) > 1:
+            # find the page that fails; the others are still read
+            for p in pages:
+                done[id(p)] = self.recognize([p])[0]
+        elif failure is not None:
+            p = pages[0]
+            done[id(p)] = PageResult(image=p.image, error=f"recognition failed: {failure}")
+        else:
+            k = 0
+            for p in pages:
+                recs = recognitions[k:k + len(p.crops)]
+                k += len(p.crops)
+                p.timings["recognize"] = rec_time * len(p.crops) / max(1, len(all_crops))
+                done[id(p)] = self._finish(p, recs)
+        return [done[id(p)] if isinstance(p, DetectedPage) else p for p in staged]
+
+    def _recognize_crops(self, crops: List[np.ndarray]) -> Tuple[List[Recognition], Optional[str]]:
+        """Run the recognizer; on running out of device memory, halve the batch and retry."""
+        if not crops:
+            return [], None
+        try:
+            out = list(self.recognizer(crops))
+        except Exception as exc:
+            if _is_out_of_memory(exc) and len(crops) > 1:
+                _free_device_memory()
+                half = len(crops) // 2
+                a, fa = self._recognize_crops(crops[:half])
+                b, fb = self._recognize_crops(crops[half:])
+                return a + b, fa or fb
+            return [], f"{type(exc).__name__}: {exc}"
+        if len(out) != len(crops):
+            raise RuntimeError(f"recognizer {self.recognizer.name} returned {len(out)} results "
+                               f"for {len(crops)} crops")
+        return out, None
+
+    def _finish(self, page: "DetectedPage", recs: Sequence[Recognition]) -> PageResult:
+        o = self.options
+        timings = page.timings
+        crops = page.crops
+        t0 = time.perf_counter()
+        words = [
+            Word(text=r.text, score=r.score, det_score=c.detection.score, quad=c.detection.quad,
+                 polygon=c.detection.polygon, char_scores=tuple(r.char_scores), angle=c.angle)
+            for c, r in zip(crops, recs)
+        ]
+        lines = assemble_lines([w for w in words if w.text.strip()], o.assemble)
+        timings["assemble"] = time.perf_counter() - t0
+        return PageResult(image=page.image, width=page.width, height=page.height,
+                          detector=self.detector.name, recognizer=self.recognizer.name,
+                          lines=lines, timings=timings)
+
+
+@dataclass(frozen=True, eq=False)
+class DetectedPage:
+    """One image between detection and recognition: its size and upright word crops."""
+
+    image: str
+    width: int
+    height: int
+    crops: Tuple[Crop, ...]
+    # seconds per stage so far (filled in as the page moves on)
+    timings: Dict[str, float] = field(default_factory=dict)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return "OutOfMemoryError" in type(exc).__name__ or "out of memory" in str(exc).lower()
+
+
+def _free_device_memory() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # pragma: no cover - best effort
+        pass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,8 @@ def add_parser(sub) -> None:
                           description="Read the text in photos. Without --out, prints each photo's "
                                       "text line by line; with --out, writes one JSON record per photo.")
     read.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
-    read.add_argument("--out", metavar="RESULTS.jsonl", help="write one JSON record per image to this file")
+    read.add_argument("--out", metavar="RESULTS.jsonl",
+                      help="append one JSON record per image to this file; images already in it are skipped")
     read.add_argument("--overlay-dir", metavar="DIR", help="write a PNG overlay per image into DIR")
     read.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
                       help="auto (default): TrOCR if its weights can be had, else ppocr, else crnn")
@@ -35,8 +35,12 @@ def add_parser(sub) -> None:
                       help="TrOCR output case (the -str checkpoints answer in upper case)")
     read.add_argument("--canvas-size", type=positive_int, default=None, metavar="PX",
                       help="longest side of the detector canvas (default 1280)")
-    read.add_argument("--images-per-step", type=positive_int, default=4, metavar="N",
-                      help="images whose crops are recognised together (default 4)")
+    read.add_argument("--workers", type=positive_int, default=2, metavar="N",
+                      help="threads decoding images (default 2)")
+    read.add_argument("--crops-per-step", type=positive_int, default=128, metavar="N",
+                      help="word crops gathered across consecutive images per recognition step (default 128)")
+    read.add_argument("--overwrite", action="store_true",
+                      help="start --out afresh instead of skipping the images it already holds")
     read.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     read.set_defaults(func=run)
 
@@ -58,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from recognizer.hub import WeightsUnavailable
 
     from ..core import Pipeline, PipelineOptions
-    from ..imageio import find_images, read_image
+    from ..imageio import find_images
+    from ..progress import Progress
+    from ..results_file import ResultsFile
+    from ..stream import StreamOptions, stream_pages
 
     try:
         paths = find_images(args.paths)
@@ -74,44 +81,64 @@ def run(args: argparse.Namespace) -> int:
     if args.canvas_size:
         options = dataclasses.replace(options, detector=dataclasses.replace(options.detector,
                                                                             canvas_size=args.canvas_size))
-    show = progress(not args.quiet and sys.stderr.isatty())
+    say = progress(not args.quiet)
     try:
         ocr = Pipeline.from_options(options).load()
     except (WeightsUnavailable, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"sceneocr: {exc}", file=sys.stderr)
         return 2
 
-    out_fh = open(args.out, "w", encoding="utf-8") if args.out else None
+    results = ResultsFile(args.out, resume=not args.overwrite) if args.out else None
+    labels = [str(p) for p in paths]
+    todo = [lb for lb in labels if results is None or lb not in results.done]
+    skipped = len(labels) - len(todo)
+    if results is not None and skipped:
+        say(f"sceneocr: {skipped} of {len(labels)} images already in {args.out}, skipping them")
+    if results is not None and results.repaired_bytes:
+        say(f"sceneocr: cut {results.repaired_bytes} bytes of an unfinished record off the end of {args.out}")
+
     overlay_dir = Path(args.overlay_dir) if args.overlay_dir else None
+    overlay_names: set = set()
+    bar = Progress(len(todo), enabled=False if args.quiet else None)
+    stream_opts = StreamOptions(workers=args.workers, crops_per_step=args.crops_per_step)
     done = failed = 0
     t_start = time.perf_counter()
     try:
-        step = args.images_per_step
-        for start in range(0, len(paths), step):
-            batch = [str(p) for p in paths[start:start + step]]
-            for page in ocr(batch):
-                if page.error is None:
-                    done += 1
-                else:
-                    failed += 1
-                    print(f"sceneocr: {page.image}: {page.error}", file=sys.stderr)
-                if out_fh is not None:
-                    out_fh.write(json.dumps(page.to_dict(), ensure_ascii=False) + "\n")
-                    out_fh.flush()
-                else:
-                    _print_text(page, sys.stdout, header=len(paths) > 1)
-                if overlay_dir is not None and page.error is None:
-                    from ..overlay import save_overlay
-
-                    save_overlay(read_image(page.image), page, overlay_dir / (Path(page.image).stem + ".png"))
-            n = done + failed
-            rate = n / (time.perf_counter() - t_start)
-            show(f"sceneocr: {n}/{len(paths)} images, {rate:.2f} images/s, "
-                 f"ETA {(len(paths) - n) / rate:.0f} s")
+        for page in stream_pages(ocr, ((lb, lb) for lb in todo), stream_opts):
+            if page.error is None:
+                done += 1
+            else:
+                failed += 1
+                print(f"\nsceneocr: {page.image}: {page.error}" if bar.enabled else
+                      f"sceneocr: {page.image}: {page.error}", file=sys.stderr)
+            if results is not None:
+                results.append(page.to_dict())
+            else:
+                _print_text(page, sys.stdout, header=len(labels) > 1)
+            if overlay_dir is not None and page.error is None:
+                _write_overlay(page, overlay_dir, overlay_names)
+            bar.update(words=len(page.words), failed=page.error is not None)
     finally:
-        if out_fh is not None:
-            out_fh.close()
-    if not args.quiet:
-        print(f"sceneocr: {done} read, {failed} failed, {time.perf_counter() - t_start:.1f} s",
-              file=sys.stderr)
-    return 0 if done > 0 else 1
+        bar.close()
+        if results is not None:
+            results.close()
+    say(f"sceneocr: {done} done, {skipped} skipped, {failed} failed "
+        f"in {time.perf_counter() - t_start:.1f} s")
+    return 0 if done > 0 or (skipped > 0 and failed == 0) else 1
+
+
+def _write_overlay(page, overlay_dir: Path, used: set) -> None:
+    """One PNG per image; a name already used in this run gets a numeric suffix."""
+    from ..imageio import read_image
+    from ..overlay import save_overlay
+
+    stem = Path(page.image).stem
+    name, n = stem, 1
+    while name in used:
+        n += 1
+        name = f"{stem}-{n}"
+    used.add(name)
+    try:
+        save_overlay(read_image(page.image), page, overlay_dir / (name + ".png"))
+    except Exception as exc:  # an overlay must never cost the results
+        print(f"sceneocr: {page.image}: overlay not written: {exc}", file=sys.stderr)
