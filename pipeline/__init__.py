@@ -6,19 +6,21 @@
 ...     print(line.text, line.score)
 """
 
-from .assemble import AssembleOptions, assemble_lines
+from .assemble import AssembleOptions, assemble_blocks, assemble_lines
 from .core import Pipeline, PipelineOptions
 from .imageio import ImageReadError, find_images, read_image
-from .types import Line, PageResult, Word
+from .types import Block, Line, PageResult, Word
 
 __all__ = [
     "AssembleOptions",
+    "Block",
     "ImageReadError",
     "Line",
     "PageResult",
     "Pipeline",
     "PipelineOptions",
     "Word",
+    "assemble_blocks",
     "assemble_lines",
     "find_images",
     "read_image",

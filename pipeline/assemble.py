@@ -1,4 +1,11 @@
-"""Group recognised words into lines and put lines in reading order."""
+"""Group recognised words into lines, lines into blocks, and put both in reading order.
+
+Lines: words that run in one direction along one baseline, at one size, with small gaps (a wider gap is kept
+inside a line when the two parts share baseline and size closely and no column structure says otherwise).
+Blocks: lines stacked on top of each other in one direction with small gaps and overlapping extents (one sign,
+one paragraph). Reading order: lines top to bottom (side by side: left to right); blocks top to bottom and
+columns left to right (recursive XY cut); lines in a block top to bottom in the block's own frame.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,9 @@ import numpy as np
 
 from detectors.geometry import oriented_box, quad_direction, quad_size
 
-from .types import Line, Word
+from .types import Block, Line, Word
 
-__all__ = ["AssembleOptions", "assemble_lines"]
+__all__ = ["AssembleOptions", "assemble_lines", "assemble_blocks"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,22 @@ class AssembleOptions:
     max_height_ratio: float = 1.8
     # boxes narrower than this many heights (single characters) take their neighbour's direction
     min_directed_aspect: float = 1.5
+    # a wider gap, up to this many heights, is kept inside one line when both parts run within
+    # wide_angle_diff_deg, sit on one baseline (offset below wide_offset_ratio heights), have nearly the same
+    # height (wide_height_ratio), nothing lies in the gap, and no line stacked on one part stops short of the
+    # gap (that is a column gutter, not a gap between words)
+    max_wide_gap_ratio: float = 3.0
+    wide_angle_diff_deg: float = 8.0
+    wide_offset_ratio: float = 0.25
+    wide_height_ratio: float = 1.3
+    # two lines are in one block when their directions differ by less than this (degrees) ...
+    block_angle_diff_deg: float = 12.0
+    # ... the gap between them across the lines is below this many heights of the smaller line
+    block_gap_ratio: float = 1.2
+    # ... their heights differ by less than this factor (a big title over a small subtitle is one sign)
+    block_height_ratio: float = 3.5
+    # ... and along the lines they overlap by at least this share of the shorter line
+    block_min_overlap: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -81,11 +104,18 @@ def assemble_lines(words: Sequence[Word], options: AssembleOptions = AssembleOpt
 
     Words are linked when they run in nearly the same direction, sit on one
     baseline (small offset across it), have similar heights, and the gap
-    between them is small; lines are the connected groups. Words in a line
-    are ordered along the line's mean reading direction. Lines are ordered
-    top to bottom; lines side by side (one overlaps the other's vertical
-    middle) left to right. Each line's quad is the smallest rectangle along
-    its direction covering its words' quads.
+    between them is small; lines are the connected groups. Two such groups on
+    one baseline with a wider gap (``max_wide_gap_ratio``) become one line
+    unless the gap looks like a column gutter (see :class:`AssembleOptions`).
+    Words in a line are ordered along the line's mean reading direction. Lines
+    are ordered top to bottom; lines side by side (one overlaps the other's
+    vertical middle) left to right. Each line's quad is the smallest rectangle
+    along its direction covering its words' quads.
+
+    >>> from detectors.geometry import box_to_quad
+    >>> ws = [Word("B", 0.9, 0.9, box_to_quad(60, 0, 100, 20)), Word("A", 0.9, 0.9, box_to_quad(0, 0, 50, 20))]
+    >>> [line.text for line in assemble_lines(ws)]
+    ['A B']
     """
     words = list(words)
     if not words:
@@ -95,23 +125,144 @@ def assemble_lines(words: Sequence[Word], options: AssembleOptions = AssembleOpt
     for i in range(len(words)):
         for j in range(i + 1, len(words)):
             if _adjacent(words[i], words[j], geoms[i], geoms[j], options):
-                ri, rj = _find(parent, i), _find(parent, j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
-    groups: dict = {}
-    for i in range(len(words)):
-        groups.setdefault(_find(parent, i), []).append(i)
-
-    lines: List[Line] = []
-    for members in groups.values():
-        weights = np.array([(quad_size(words[i].quad)[0] + 1e-3) * (1.0 if geoms[i].directed else 0.01)
-                            for i in members])
-        u = (np.array([geoms[i].direction for i in members]) * weights[:, None]).sum(axis=0)
-        u = u / (np.linalg.norm(u) or 1.0)
-        members.sort(key=lambda i: float(geoms[i].centre @ u))
-        corners = np.concatenate([words[i].quad for i in members])
-        lines.append(Line(words=tuple(words[i] for i in members), quad=oriented_box(corners, u)))
+                _union(parent, i, j)
+    fragments = [_make_line([words[i] for i in members], [geoms[i] for i in members])
+                 for members in _groups(parent)]
+    lines = _join_wide_gaps(fragments, options)
     return tuple(_reading_order(lines))
+
+
+def _make_line(words: List[Word], geoms: List[_Geom]) -> Line:
+    """One line of ``words``, ordered along their length-weighted mean direction."""
+    weights = np.array([(quad_size(w.quad)[0] + 1e-3) * (1.0 if g.directed else 0.01) for w, g in zip(words, geoms)])
+    u = (np.array([g.direction for g in geoms]) * weights[:, None]).sum(axis=0)
+    u = u / (np.linalg.norm(u) or 1.0)
+    order = sorted(range(len(words)), key=lambda k: float(geoms[k].centre @ u))
+    corners = np.concatenate([words[k].quad for k in order])
+    return Line(words=tuple(words[k] for k in order), quad=oriented_box(corners, u))
+
+
+def _union(parent: List[int], i: int, j: int) -> None:
+    ri, rj = _find(parent, i), _find(parent, j)
+    if ri != rj:
+        parent[max(ri, rj)] = min(ri, rj)
+
+
+def _groups(parent: List[int]) -> List[List[int]]:
+    """Members of each union-find set, sets in order of their smallest member."""
+    groups: dict = {}
+    for i in range(len(parent)):
+        groups.setdefault(_find(parent, i), []).append(i)
+    return list(groups.values())
+
+
+@dataclass(frozen=True)
+class _LineGeom:
+    """A line seen from outside: where it runs and how tall its words are."""
+
+    direction: np.ndarray  # (2,) unit, reading direction
+    height: float  # median height of its words across the direction, pixels
+    # False when every word is a near-square box (its direction is CRAFT's axis, not the text's)
+    directed: bool
+    corners: np.ndarray  # (4 * words, 2) float64, every word's quad corners
+
+
+def _line_geom(line: Line, o: AssembleOptions) -> _LineGeom:
+    corners = np.concatenate([w.quad for w in line.words]).astype(np.float64)
+    u = quad_direction(line.quad)
+    v = np.array([-u[1], u[0]])
+    heights = [float(np.ptp(w.quad.astype(np.float64) @ v)) for w in line.words]
+    directed = any(_geom(w, o).directed for w in line.words)
+    return _LineGeom(u, max(float(np.median(heights)), 1e-3), directed, corners)
+
+
+def _pair_frame(a: _LineGeom, b: _LineGeom) -> Tuple[np.ndarray, float]:
+    """Common reading direction of two lines and the angle between theirs (0 when one is undirected)."""
+    if a.directed and b.directed:
+        cos = float(np.clip(a.direction @ b.direction, -1.0, 1.0))
+        u = a.direction + b.direction
+        angle = float(np.degrees(np.arccos(cos)))
+    else:
+        u = a.direction if a.directed or not b.directed else b.direction
+        angle = 0.0
+    return u / (np.linalg.norm(u) or 1.0), angle
+
+
+def _interval(points: np.ndarray, axis: np.ndarray) -> Tuple[float, float]:
+    p = points @ axis
+    return float(p.min()), float(p.max())
+
+
+def _stacked(a: _LineGeom, b: _LineGeom, o: AssembleOptions) -> bool:
+    """Do lines ``a`` and ``b`` sit above one another in one block (see :class:`AssembleOptions`)?"""
+    u, angle = _pair_frame(a, b)
+    if angle > o.block_angle_diff_deg:
+        return False
+    if max(a.height, b.height) > o.block_height_ratio * min(a.height, b.height):
+        return False
+    v = np.array([-u[1], u[0]])
+    (a0, a1), (b0, b1) = _interval(a.corners, v), _interval(b.corners, v)
+    if max(b0 - a1, a0 - b1) > o.block_gap_ratio * min(a.height, b.height):
+        return False
+    # side by side on one baseline is not stacked: most of the lower one must lie below the upper one
+    if min(a1, b1) - max(a0, b0) > 0.5 * min(a.height, b.height):
+        return False
+    (p0, p1), (q0, q1) = _interval(a.corners, u), _interval(b.corners, u)
+    overlap = min(p1, q1) - max(p0, q0)
+    return overlap >= o.block_min_overlap * min(p1 - p0, q1 - q0)
+
+
+def _join_wide_gaps(fragments: List[Line], o: AssembleOptions) -> List[Line]:
+    """Join line fragments on one baseline separated by a wide gap, unless the gap is a column gutter."""
+    if len(fragments) < 2 or o.max_wide_gap_ratio <= o.max_gap_ratio:
+        return fragments
+    lg = [_line_geom(f, o) for f in fragments]
+    n = len(fragments)
+    stacked = [[k for k in range(n) if k != i and _stacked(lg[i], lg[k], o)] for i in range(n)]
+    parent = list(range(n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = lg[i], lg[j]
+            if not (a.directed or b.directed):
+                continue
+            u, angle = _pair_frame(a, b)
+            if angle > o.wide_angle_diff_deg:
+                continue
+            if max(a.height, b.height) > o.wide_height_ratio * min(a.height, b.height):
+                continue
+            h = 0.5 * (a.height + b.height)
+            v = np.array([-u[1], u[0]])
+            if abs(float((b.corners.mean(axis=0) - a.corners.mean(axis=0)) @ v)) > o.wide_offset_ratio * h:
+                continue
+            (p0, p1), (q0, q1) = _interval(a.corners, u), _interval(b.corners, u)
+            g0, g1 = (p1, q0) if p0 <= q0 else (q1, p0)  # the gap along u
+            if not (o.max_gap_ratio * h < g1 - g0 <= o.max_wide_gap_ratio * h):
+                continue
+            v0 = min(_interval(a.corners, v)[0], _interval(b.corners, v)[0])
+            v1 = max(_interval(a.corners, v)[1], _interval(b.corners, v)[1])
+
+            def in_gap(k: int) -> bool:
+                c = lg[k].corners.mean(axis=0)
+                return g0 < float(c @ u) < g1 and v0 < float(c @ v) < v1
+
+            def stops_short(k: int) -> bool:  # a line stacked on one part that does not cross the gap
+                s0, s1 = _interval(lg[k].corners, u)
+                return not (s0 < g0 and s1 > g1)
+
+            others = [k for k in range(n) if k not in (i, j)]
+            if any(in_gap(k) for k in others):
+                continue
+            if any(stops_short(k) for k in stacked[i] + stacked[j] if k not in (i, j)):
+                continue
+            _union(parent, i, j)
+    out = []
+    for members in _groups(parent):
+        if len(members) == 1:
+            out.append(fragments[members[0]])
+            continue
+        words = [w for m in members for w in fragments[m].words]
+        out.append(_make_line(words, [_geom(w, o) for w in words]))
+    return out
 
 
 def _reading_order(lines: List[Line]) -> List[Line]:
@@ -133,3 +284,92 @@ def _reading_order(lines: List[Line]) -> List[Line]:
                 continue
         rows.append([line])
     return [ln for row in rows for ln in sorted(row, key=lambda ln: float(ln.quad[:, 0].min()))]
+
+
+def assemble_blocks(lines: Sequence[Line], options: AssembleOptions = AssembleOptions()) -> Tuple[Block, ...]:
+    """Group lines into blocks (signs, paragraphs) and put the blocks in reading order.
+
+    lines: as :func:`assemble_lines` returns them; every line ends up in exactly one block (the same
+        ``Line`` objects).
+    Lines are linked when they are stacked (similar direction, small gap across the lines, heights within
+    ``block_height_ratio``, overlapping along the lines); blocks are the connected groups. Inside a block,
+    lines run top to bottom along the block's own "down" (so a rotated sign reads in its own frame), lines
+    side by side left to right along its direction. Blocks are ordered by a recursive XY cut of their
+    bounding boxes: bands separated by horizontal gaps top to bottom, within a band columns separated by
+    vertical gaps left to right; blocks no gap separates, by their centres top to bottom. A block's quad
+    is the smallest rectangle along its length-weighted mean direction covering its lines' words.
+
+    >>> from detectors.geometry import box_to_quad
+    >>> ws = [Word("OPEN", 0.9, 0.9, box_to_quad(0, 0, 80, 20)), Word("DAILY", 0.9, 0.9, box_to_quad(0, 26, 90, 46))]
+    >>> [block.text for block in assemble_blocks(assemble_lines(ws))]
+    ['OPEN\\nDAILY']
+    """
+    lines = list(lines)
+    if not lines:
+        return ()
+    lg = [_line_geom(line, options) for line in lines]
+    parent = list(range(len(lines)))
+    for i in range(len(lines)):
+        for j in range(i + 1, len(lines)):
+            if _stacked(lg[i], lg[j], options):
+                _union(parent, i, j)
+    blocks = [_make_block([lines[i] for i in members], [lg[i] for i in members]) for members in _groups(parent)]
+    boxes = np.array([[b.quad[:, 0].min(), b.quad[:, 1].min(), b.quad[:, 0].max(), b.quad[:, 1].max()]
+                      for b in blocks], dtype=np.float64)
+    return tuple(blocks[i] for i in _xy_cut(list(range(len(blocks))), boxes))
+
+
+def _make_block(lines: List[Line], geoms: List[_LineGeom]) -> Block:
+    """One block of ``lines``: rows top to bottom along the block's "down", each row along its direction."""
+    weights = np.array([(quad_size(ln.quad)[0] + 1e-3) * (1.0 if g.directed else 0.01)
+                        for ln, g in zip(lines, geoms)])
+    u = (np.array([g.direction for g in geoms]) * weights[:, None]).sum(axis=0)
+    u = u / (np.linalg.norm(u) or 1.0)
+    v = np.array([-u[1], u[0]])
+    order = sorted(range(len(lines)), key=lambda k: float(geoms[k].corners.mean(axis=0) @ v))
+    rows: List[List[int]] = []
+    for k in order:
+        if rows:
+            first = rows[-1][0]
+            across = abs(float((geoms[k].corners.mean(axis=0) - geoms[first].corners.mean(axis=0)) @ v))
+            if across <= 0.5 * min(geoms[k].height, geoms[first].height):
+                rows[-1].append(k)
+                continue
+        rows.append([k])
+    ordered = [k for row in rows for k in sorted(row, key=lambda k: float(geoms[k].corners.mean(axis=0) @ u))]
+    corners = np.concatenate([geoms[k].corners for k in ordered])
+    return Block(lines=tuple(lines[k] for k in ordered), quad=oriented_box(corners, u))
+
+
+# two boxes count as separated along an axis when they overlap by less than this share of the thinner one
+# (the axis-aligned boxes of rotated signs overlap a little where the signs do not)
+_CUT_TOLERANCE = 0.2
+
+
+def _xy_cut(items: List[int], boxes: np.ndarray) -> List[int]:
+    """Reading order of ``items`` (indices into ``boxes``, rows ``(x0, y0, x1, y1)``): recursive XY cut."""
+    if len(items) <= 1:
+        return items
+    for axis in (1, 0):  # horizontal cuts first (top to bottom), then vertical ones (columns, left to right)
+        groups = _cut(items, boxes, axis)
+        if len(groups) > 1:
+            return [i for g in groups for i in _xy_cut(g, boxes)]
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    return sorted(items, key=lambda i: (float(centre[i, 1]), float(centre[i, 0])))
+
+
+def _cut(items: List[int], boxes: np.ndarray, axis: int) -> List[List[int]]:
+    """Split ``items`` where a gap along ``axis`` (0: x, 1: y) runs right across all of them."""
+    lo, hi = boxes[:, axis], boxes[:, axis + 2]
+    order = sorted(items, key=lambda i: (float(lo[i]), float(hi[i])))
+    groups: List[List[int]] = [[order[0]]]
+    end, end_item = float(hi[order[0]]), order[0]
+    for i in order[1:]:
+        thinner = min(float(hi[i] - lo[i]), float(hi[end_item] - lo[end_item]))
+        if float(lo[i]) >= end - _CUT_TOLERANCE * thinner:
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+        if float(hi[i]) > end:
+            end, end_item = float(hi[i]), i
+    return groups

@@ -12,7 +12,7 @@ import numpy as np
 from detectors import CraftDetector, CraftOptions, Crop, Detection, RectifyOptions, rectify_all
 from recognizer import Recognition, Recognizer, build_recognizer
 
-from .assemble import AssembleOptions, assemble_lines
+from .assemble import AssembleOptions, assemble_blocks, assemble_lines
 from .imageio import DEFAULT_MAX_PIXELS, ImageReadError, read_image
 from .types import PageResult, Word
 
@@ -188,10 +188,11 @@ class Pipeline:
             for c, r in zip(crops, recs)
         ]
         lines = assemble_lines([w for w in words if w.text.strip()], o.assemble)
+        blocks = assemble_blocks(lines, o.assemble)
         timings["assemble"] = time.perf_counter() - t0
         return PageResult(image=page.image, width=page.width, height=page.height,
                           detector=self.detector.name, recognizer=self.recognizer.name,
-                          lines=lines, timings=timings)
+                          lines=lines, blocks=blocks, timings=timings)
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,15 +1,25 @@
-"""Annotation overlay: what was read, where, and how sure the recogniser was.
+"""Annotation overlays: what was read, where, and how sure the recogniser was (PNG and SVG).
 
 Each word's outline (its CRAFT ``polygon`` when set, else its ``quad``) is coloured by recognition score on a
 red -> yellow -> green scale (:func:`score_color`), lines are thin dashed grey quads, and each word's text sits
 in a dark label box with white text above the word (below it when there is no room), legible on light and dark
 photos alike. The photo underneath is dimmed so the annotations stand out. Labels are drawn horizontally, also
 for rotated words, with Pillow's bundled TrueType font (Latin only: other scripts show as boxes).
+
+The SVG (:func:`draw_svg`, :func:`save_svg`) holds the same as vector elements an annotator can edit (in
+Inkscape, a browser, or any XML tool): the photo as an ``<image>`` (embedded as a base64 data URI, or linked),
+a translucent dimming ``<rect>``, then groups ``blocks`` and ``lines`` (dashed outlines) and ``words`` (per
+word a ``<g class="word">`` with its outline ``<polygon>`` in the score colour, a ``<title>``, and its text as
+a ``<text>`` element, white with a dark halo so it reads on light and dark photos alike). Words carry
+``data-text``, ``data-score`` and ``data-det-score`` attributes.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import os
+from html import escape
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -19,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .imageio import read_image
 from .types import PageResult, Word
 
-__all__ = ["draw_overlay", "save_overlay", "score_color"]
+__all__ = ["draw_overlay", "save_overlay", "draw_svg", "save_svg", "score_color"]
 
 RGB = Tuple[int, int, int]
 
@@ -32,6 +42,7 @@ _MIN_MAX_FONT_PX = 24  # the upper bound is the larger of this and the image's l
 _LABEL_FILL: RGB = (20, 20, 20)
 _LABEL_TEXT: RGB = (255, 255, 255)
 _LINE_COLOR: RGB = (170, 170, 170)
+_BLOCK_COLOR: RGB = (120, 200, 255)
 _ERROR_COLOR: RGB = (255, 64, 64)
 # longest label drawn, characters (an error message can be long)
 _MAX_LABEL_CHARS = 120
@@ -200,3 +211,155 @@ def _dashed_polygon(
             a = start + direction * offset
             b = start + direction * min(offset + dash, length)
             draw.line([tuple(a), tuple(b)], fill=fill, width=width)
+
+
+# --- SVG ---------------------------------------------------------------------------------------------------
+
+
+def _hex(color: RGB) -> str:
+    return "#%02x%02x%02x" % color
+
+
+def _svg_points(points: Sequence[Tuple[float, float]]) -> str:
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+
+
+def _data_uri(image: np.ndarray, image_format: str) -> str:
+    """RGB uint8 ``(H, W, 3)`` as a ``data:`` URI (JPEG quality 90, or lossless PNG)."""
+    buffer = io.BytesIO()
+    if image_format == "png":
+        Image.fromarray(image, "RGB").save(buffer, format="PNG")
+    elif image_format == "jpeg":
+        Image.fromarray(image, "RGB").save(buffer, format="JPEG", quality=90)
+    else:
+        raise ValueError(f"image_format must be 'jpeg' or 'png', got {image_format!r}")
+    return f"data:image/{image_format};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def draw_svg(
+    page: PageResult,
+    image: Optional[np.ndarray] = None,
+    *,
+    href: Optional[str] = None,
+    image_format: str = "jpeg",
+    show_lines: bool = True,
+    show_blocks: bool = True,
+) -> str:
+    """The overlay of ``page`` as an SVG document (a string); see the module docstring for its elements.
+
+    image: the photo to embed, anything :func:`~pipeline.imageio.read_image` takes (RGB uint8 ``(H, W, 3)``,
+        a path, a PIL image), in the pixel frame of the page's quads; embedded as a base64 data URI.
+    href: link to the photo at this URI / relative path instead of embedding it (``image`` is then unused).
+        A linked file is shown as stored: a file with an EXIF rotation may not line up.
+    Neither: no ``<image>`` (annotations only).
+    image_format: "jpeg" (quality 90, default: photos stay small) or "png" (lossless) for embedding.
+    show_lines / show_blocks: draw line / block outlines (dashed) under the words.
+
+    The canvas is ``page.width`` x ``page.height`` pixels (the image's size where those are 0). Raises
+    ``ValueError`` when ``image`` has another size than the page says.
+
+    >>> svg = draw_svg(PageResult(image="x", width=4, height=3))
+    >>> svg.startswith("<?xml") and 'viewBox="0 0 4 3"' in svg
+    True
+    """
+    pixels = None
+    if href is None and image is not None:
+        pixels = _as_rgb(image)
+    width, height = page.width, page.height
+    if pixels is not None:
+        h, w = pixels.shape[:2]
+        if width > 0 and height > 0 and (width, height) != (w, h):
+            raise ValueError(f"page {page.image!r} was read from a {width}x{height} image, "
+                             f"but the image to embed is {w}x{h}")
+        width, height = w, h
+    width, height = max(int(width), 1), max(int(height), 1)
+    stroke = max(2, round(max(width, height) / 600))
+    max_font = max(_MIN_MAX_FONT_PX, round(max(width, height) / 40))
+
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">\n',
+        f"<title>{escape(page.image)}</title>\n",
+    ]
+    if href is not None or pixels is not None:
+        ref = href if href is not None else _data_uri(pixels, image_format)
+        out.append(f'<image id="photo" x="0" y="0" width="{width}" height="{height}" '
+                   f'preserveAspectRatio="none" href="{escape(ref)}"/>\n')
+        out.append(f'<rect id="dim" x="0" y="0" width="{width}" height="{height}" fill="#000000" '
+                   f'fill-opacity="{1.0 - _DIM:.2f}"/>\n')
+    dash = f"{3 * stroke + 4} {3 * stroke + 4}"
+    if show_blocks and page.blocks:
+        out.append(f'<g id="blocks" fill="none" stroke="{_hex(_BLOCK_COLOR)}" stroke-width="{stroke}" '
+                   f'stroke-dasharray="{dash}">\n')
+        for block in page.blocks:
+            out.append(f'<polygon class="block" points="{_svg_points(_points(block.quad))}"/>\n')
+        out.append("</g>\n")
+    if show_lines and page.lines:
+        out.append(f'<g id="lines" fill="none" stroke="{_hex(_LINE_COLOR)}" stroke-width="{max(1, stroke // 2)}" '
+                   f'stroke-dasharray="{dash}">\n')
+        for line in page.lines:
+            out.append(f'<polygon class="line" points="{_svg_points(_points(line.quad))}">'
+                       f"<title>{escape(line.text)}</title></polygon>\n")
+        out.append("</g>\n")
+    out.append(f'<g id="words" font-family="sans-serif" stroke-linejoin="round">\n')
+    for word in page.words:
+        outline = _outline(word)
+        if len(outline) < 2:
+            continue
+        text = " ".join(word.text.split())
+        color = _hex(score_color(word.score))
+        out.append(f'<g class="word" data-text="{escape(text)}" data-score="{float(word.score):.4f}" '
+                   f'data-det-score="{float(word.det_score):.4f}">\n')
+        out.append(f'<polygon points="{_svg_points(outline)}" fill="none" stroke="{color}" '
+                   f'stroke-width="{stroke}"><title>{escape(text)} ({float(word.score):.2f})</title></polygon>\n')
+        quad = _points(word.quad) or outline
+        if text:
+            size = int(np.clip(round(_FONT_SCALE * _word_height(word.quad)), _MIN_FONT_PX, max_font))
+            xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+            # baseline just above the word; below it when there is no room, as in the PNG
+            base = min(ys) - stroke - 0.25 * size
+            if base - size < 0:
+                base = max(ys) + stroke + size
+            left = min(max(0.0, min(xs)), max(0.0, width - 0.6 * size * len(text)))
+            out.append(f'<text x="{left:.1f}" y="{base:.1f}" font-size="{size}" fill="#ffffff" '
+                       f'stroke="{_hex(_LABEL_FILL)}" stroke-width="{max(2.0, size / 5):.1f}" '
+                       f'paint-order="stroke">{escape(text)}</text>\n')
+        out.append("</g>\n")
+    out.append("</g>\n")
+    if page.error is not None:
+        size = max(_MIN_FONT_PX, min(max_font, round(height / 30)))
+        message = f"error: {page.error}"[:_MAX_LABEL_CHARS]
+        out.append(f'<text id="error" x="4" y="{size + 4}" font-size="{size}" font-family="sans-serif" '
+                   f'fill="{_hex(_ERROR_COLOR)}" stroke="{_hex(_LABEL_FILL)}" stroke-width="{max(2.0, size / 5):.1f}" '
+                   f'paint-order="stroke">{escape(message)}</text>\n')
+    out.append("</svg>\n")
+    return "".join(out)
+
+
+def save_svg(
+    page: PageResult,
+    path: Union[str, "os.PathLike[str]"],
+    image: Optional[np.ndarray] = None,
+    *,
+    link: bool = False,
+    image_format: str = "jpeg",
+    show_lines: bool = True,
+    show_blocks: bool = True,
+) -> Path:
+    """Write :func:`draw_svg`'s document to ``path`` (creating its folders); returns ``path`` as a ``Path``.
+
+    image: the photo to embed (default: read from ``page.image``). link: link ``page.image`` by its path
+    relative to the SVG's folder instead of embedding the photo.
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if link:
+        target = Path(page.image).resolve()
+        href = Path(os.path.relpath(target, out.parent.resolve())).as_posix()
+        svg = draw_svg(page, href=href, show_lines=show_lines, show_blocks=show_blocks)
+    else:
+        svg = draw_svg(page, page.image if image is None else image, image_format=image_format,
+                       show_lines=show_lines, show_blocks=show_blocks)
+    out.write_text(svg, encoding="utf-8")
+    return out

@@ -43,6 +43,7 @@ __all__ = [
     "random_scene",
     "render_word",
     "system_fonts",
+    "perspective_scene",
     "STREET_WORDS",
 ]
 
@@ -88,12 +89,15 @@ class SceneWord:
         (coverage >= 25 %) and spans at least cap height to baseline.
     line_id: index of the word's line in reading order (top to bottom, left to right), from 0.
     angle: degrees, counter-clockwise on screen, of the line's baseline.
+    block_id: index of the word's block (its sign: the item, or the items sharing ``TextItem.block``), in
+        the order the items were given, from 0; -1 for words made elsewhere.
     """
 
     text: str
     quad: np.ndarray
     line_id: int
     angle: float
+    block_id: int = -1
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +116,16 @@ class Scene:
         """Text of each line, in ``line_id`` order, words joined by one space."""
         n = max((w.line_id for w in self.words), default=-1) + 1
         return tuple(" ".join(w.text for w in self.words if w.line_id == i) for i in range(n))
+
+    @property
+    def blocks(self) -> Tuple[Tuple[str, ...], ...]:
+        """Text of each block's lines, blocks in ``block_id`` order, lines in ``line_id`` order."""
+        n = max((w.block_id for w in self.words), default=-1) + 1
+        out = []
+        for b in range(n):
+            ids = sorted({w.line_id for w in self.words if w.block_id == b})
+            out.append(tuple(self.lines[i] for i in ids))
+        return tuple(out)
 
     def to_gt_dict(self, name: str) -> Dict[str, Any]:
         """Ground truth in the shape of ``photos_gt/*/gt.jsonl``: ``{"image", "width", "height", "words":
@@ -152,6 +166,9 @@ class TextItem:
     stroke_px: int = 0  # extra outline of the glyphs in px at 1x (a bolder face); 0 for the plain face
     line_spacing: float = 1.25  # baseline-to-baseline distance, in font sizes
     font_path: Optional[str] = None  # a TrueType file; None for Pillow's bundled Aileron (machine-independent)
+    # items with the same number form one block (e.g. a bare-text subtitle drawn over a titled panel);
+    # None: the item is a block of its own
+    block: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -510,13 +527,17 @@ def render_scene(
     """
     background_seq, noise_seq = np.random.SeedSequence(seed).spawn(2)
     canvas = _make_background(background, np.random.default_rng(background_seq), height, width)
-    lines: List[Tuple[List[Tuple[str, np.ndarray]], float]] = []  # words of each line, item angle
+    lines: List[Tuple[List[Tuple[str, np.ndarray]], float, int]] = []  # words of each line, item angle, block
     centers, heights = [], []
-    for item in items:
+    block_ids: Dict[Any, int] = {}  # block key -> block id, in order of first appearance
+    for index, item in enumerate(items):
         drawn = _draw_item(canvas, item)
+        if drawn:  # an item without ink makes no block, so block ids stay consecutive
+            key = ("item", index) if item.block is None else ("block", item.block)
+            block_id = block_ids.setdefault(key, len(block_ids))
         for line_index in sorted({li for li, _, _ in drawn}):
             line = [(w, quad) for li, w, quad in drawn if li == line_index]
-            lines.append((line, float(item.angle)))
+            lines.append((line, float(item.angle), block_id))
             centers.append(np.concatenate([q for _, q in line]).mean(axis=0))
             heights.append(float(item.font_size))
     if noise_std > 0:
@@ -525,8 +546,8 @@ def render_scene(
 
     words: List[SceneWord] = []
     for line_id, index in enumerate(_reading_order(np.array(centers).reshape(-1, 2), np.array(heights))):
-        line, angle = lines[index]
-        words.extend(SceneWord(w, quad.astype(np.float32), line_id, angle) for w, quad in line)
+        line, angle, block_id = lines[index]
+        words.extend(SceneWord(w, quad.astype(np.float32), line_id, angle, block_id) for w, quad in line)
     return Scene(image=image, words=tuple(words))
 
 
@@ -637,3 +658,33 @@ def render_word(
     else:
         y0, y1 = int(math.floor(pts[:, 1].min() + 0.5)) - pad, int(math.ceil(pts[:, 1].max() - 0.5)) + pad + 1
     return np.ascontiguousarray(scene.image[y0:y1, x0:x1])
+
+
+def perspective_scene(scene: Scene, corners: Sequence[Tuple[float, float]], background: Color = (128, 128, 128)) -> Scene:
+    """The scene as seen at an angle: the image corners moved to ``corners`` by a perspective warp.
+
+    corners: where the image's top-left, top-right, bottom-right and bottom-left corners go, ``(x, y)``
+        pixels of an output image of the same size (keep them in that clockwise order, so quads stay
+        clockwise from the word's top-left).
+    background: RGB of the area the warped image does not cover.
+    Returns a new ``Scene``: image warped (bilinear), every word's quad mapped through the same homography
+    (quads of straight text stay exact; ink boxes shrink and grow with depth), ids and angles kept.
+
+    >>> flat = render_scene([TextItem("EXIT", center=(100, 60))], 200, 120, background="plain")
+    >>> tilted = perspective_scene(flat, [(0, 10), (200, 0), (200, 120), (0, 110)])
+    >>> tilted.image.shape, tilted.words[0].quad.dtype
+    ((120, 200, 3), dtype('float32'))
+    """
+    height, width = scene.image.shape[:2]
+    # pixel-centre coordinates: the image's outer corners lie half a pixel outside the corner pixels
+    src = np.float32([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]])
+    dst = np.float32(corners).reshape(4, 2) - 0.5
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    image = cv2.warpPerspective(scene.image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(int(c) for c in background))
+    words = tuple(
+        SceneWord(w.text, cv2.perspectiveTransform(w.quad.reshape(1, 4, 2).astype(np.float64), matrix)
+                  .reshape(4, 2).astype(np.float32), w.line_id, w.angle, w.block_id)
+        for w in scene.words
+    )
+    return Scene(image=image, words=words)

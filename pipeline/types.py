@@ -1,17 +1,28 @@
-"""Results of the whole pipeline: Word -> Line -> PageResult."""
+"""Results of the whole pipeline: Word -> Line -> Block -> PageResult, and back from their JSON dicts.
+
+``to_dict()`` gives the JSON record (its shape: ``docs/result.schema.json``); ``from_dict()`` reads such a
+record back (numbers as rounded in the record), so saved results can be drawn or converted without re-running
+any model.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+import json
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["Word", "Line", "PageResult"]
+__all__ = ["Word", "Line", "Block", "PageResult"]
 
 
 def _points(points: np.ndarray) -> list:
     return [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(points).reshape(-1, 2)]
+
+
+def _array(points: Any) -> np.ndarray:
+    """JSON ``[[x, y], ...]`` -> float32 ``(N, 2)``."""
+    return np.asarray(points, dtype=np.float32).reshape(-1, 2)
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +58,20 @@ class Word:
         out["angle"] = round(float(self.angle), 1)
         return out
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Word":
+        """The word of a :meth:`to_dict` record (``polygon``, ``char_scores``, ``angle`` optional)."""
+        polygon = data.get("polygon")
+        return cls(
+            text=str(data["text"]),
+            score=float(data["score"]),
+            det_score=float(data["det_score"]),
+            quad=_array(data["quad"]),
+            polygon=None if polygon is None else _array(polygon),
+            char_scores=tuple(float(c) for c in data.get("char_scores", ())),
+            angle=float(data.get("angle", 0.0)),
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Line:
@@ -74,6 +99,41 @@ class Line:
             "words": [w.to_dict() for w in self.words],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Line":
+        """The line of a :meth:`to_dict` record (``text`` and ``score`` are derived, so not read)."""
+        return cls(words=tuple(Word.from_dict(w) for w in data["words"]), quad=_array(data["quad"]))
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """Lines that belong together (one sign, one paragraph), in reading order.
+
+    lines: the block's lines, top to bottom in the block's own frame (the same ``Line`` objects as in
+        ``PageResult.lines``).
+    quad: float32 ``(4, 2)`` original-image pixels, the smallest rectangle along the block's mean reading
+        direction that covers its lines, clockwise from its top-left.
+    """
+
+    lines: Tuple[Line, ...]
+    quad: np.ndarray
+
+    @property
+    def words(self) -> Tuple[Word, ...]:
+        return tuple(w for line in self.lines for w in line.words)
+
+    @property
+    def text(self) -> str:
+        """The block's lines, one per line of text."""
+        return "\n".join(line.text for line in self.lines)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"quad": _points(self.quad), "lines": [line.to_dict() for line in self.lines]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Block":
+        return cls(lines=tuple(Line.from_dict(ln) for ln in data["lines"]), quad=_array(data["quad"]))
+
 
 @dataclass(frozen=True, eq=False)
 class PageResult:
@@ -81,7 +141,10 @@ class PageResult:
 
     image: the path as given (or a label such as ``"<array 0>"``).
     width, height: pixels of the image after EXIF orientation.
-    error: set when the image could not be processed; then ``lines`` is empty.
+    lines: every line, top to bottom (lines side by side: left to right).
+    blocks: the same lines grouped into blocks (signs, paragraphs), in reading order across blocks (top to
+        bottom, columns left to right); every line is in exactly one block.
+    error: set when the image could not be processed; then ``lines`` and ``blocks`` are empty.
     """
 
     image: str
@@ -93,6 +156,7 @@ class PageResult:
     error: Optional[str] = None
     # seconds spent on this image, per stage (informative)
     timings: Dict[str, float] = field(default_factory=dict)
+    blocks: Tuple[Block, ...] = ()
 
     @property
     def words(self) -> Tuple[Word, ...]:
@@ -112,4 +176,39 @@ class PageResult:
             "detector": self.detector,
             "recognizer": self.recognizer,
             "lines": [line.to_dict() for line in self.lines],
+            "blocks": [block.to_dict() for block in self.blocks],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PageResult":
+        """A result from its JSON record (success or error shape; timings are not in records).
+
+        A block's line that is also in ``lines`` (always, in records sceneocr writes) becomes the same
+        ``Line`` object there, as in a fresh result. Records without ``"blocks"`` (written before blocks
+        existed) give ``blocks == ()``.
+
+        >>> PageResult.from_dict({"image": "a.jpg", "error": "zero-byte file"}).error
+        'zero-byte file'
+        """
+        if data.get("error") is not None:
+            return cls(image=str(data["image"]), error=str(data["error"]))
+        lines = tuple(Line.from_dict(ln) for ln in data.get("lines", ()))
+        # the top-level Line objects, by record, in order (identical records are interchangeable)
+        unused: Dict[str, list] = {}
+        for ln_dict, line in zip(data.get("lines", ()), lines):
+            unused.setdefault(_key(ln_dict), []).append(line)
+
+        def line_of(ln_dict: Mapping[str, Any]) -> Line:
+            same = unused.get(_key(ln_dict))
+            return same.pop(0) if same else Line.from_dict(ln_dict)
+
+        blocks = tuple(Block(lines=tuple(line_of(ln) for ln in b["lines"]), quad=_array(b["quad"]))
+                       for b in data.get("blocks", ()))
+        return cls(image=str(data["image"]), width=int(data.get("width", 0)), height=int(data.get("height", 0)),
+                   detector=str(data.get("detector", "")), recognizer=str(data.get("recognizer", "")),
+                   lines=lines, blocks=blocks)
+
+
+def _key(line_dict: Mapping[str, Any]) -> str:
+    """Identity of a line record (two identical lines in one image are interchangeable)."""
+    return json.dumps(line_dict, sort_keys=True)

@@ -98,3 +98,80 @@ def test_single_character_box_axis_aligned_by_craft_joins_its_rotated_line():
     assert texts(lines) == [["Friday", "9", "pm"]]
     d = lines[0].quad[1] - lines[0].quad[0]
     assert np.degrees(np.arctan2(-d[1], d[0])) == pytest.approx(22, abs=1.0)
+
+
+# --- wide gaps and blocks ----------------------------------------------------------------------------------
+
+from pipeline.assemble import assemble_blocks  # noqa: E402
+
+
+def blocks_text(words):
+    return [b.text for b in assemble_blocks(assemble_lines(words))]
+
+
+def test_wide_gap_on_one_baseline_is_one_line():
+    words = line_words(["OPEN", "24h"], 50, 100, 30, gap=2.5)
+    assert texts(assemble_lines(words)) == [["OPEN", "24h"]]
+    # too wide, or a different size: two lines
+    assert len(assemble_lines(line_words(["OPEN", "24h"], 50, 100, 30, gap=4.0))) == 2
+    a = line_words(["OPEN"], 50, 100, 30)
+    b = line_words(["24h"], 50 + 4 * 0.6 * 30 + 2.5 * 30, 100, 40)
+    assert len(assemble_lines(a + b)) == 2
+
+
+def test_column_gutter_is_not_a_wide_gap():
+    left = line_words(["Coffee"], 40, 100, 24) + line_words(["Tea"], 40, 132, 24) + line_words(["Cake"], 40, 164, 24)
+    right = line_words(["Books"], 40 + 6 * 0.6 * 24 + 2.2 * 24, 100, 24) + \
+        line_words(["Maps"], 40 + 6 * 0.6 * 24 + 2.2 * 24, 132, 24)
+    words = shuffled(left + right, 6)
+    assert sorted(map(tuple, texts(assemble_lines(words)))) == [("Books",), ("Cake",), ("Coffee",), ("Maps",), ("Tea",)]
+    assert blocks_text(words) == ["Coffee\nTea\nCake", "Books\nMaps"]
+
+
+def test_stacked_lines_of_different_sizes_form_one_block():
+    big = line_words(["CORNER", "BAKERY"], 50, 80, 60)
+    small = line_words(["fresh", "bread", "daily"], 60, 135, 22)
+    assert blocks_text(shuffled(big + small, 7)) == ["CORNER BAKERY\nfresh bread daily"]
+
+
+def test_signs_far_apart_are_separate_blocks_in_reading_order():
+    a = line_words(["EXIT"], 300, 100, 40)
+    b = line_words(["Parking"], 300, 400, 40)
+    c = line_words(["BANK"], 50, 250, 40) + line_words(["open", "now"], 50, 300, 30)
+    assert blocks_text(shuffled(a + b + c, 8)) == ["EXIT", "BANK\nopen now", "Parking"]
+
+
+def test_grid_of_blocks_reads_rows_then_columns():
+    words = (line_words(["A1"], 600, 100, 30) + line_words(["A0"], 50, 100, 30)
+             + line_words(["B1"], 600, 400, 30) + line_words(["B0"], 50, 400, 30))
+    assert blocks_text(shuffled(words, 9)) == ["A0", "A1", "B0", "B1"]
+
+
+@pytest.mark.parametrize("angle", [-40, 25, 80])
+def test_rotated_block_reads_in_its_own_frame(angle):
+    a = np.radians(angle)
+    down = np.array([np.sin(a), np.cos(a)])  # the text's "down" on screen
+    first = line_words(["MAIN", "STREET"], 200, 300, 30, angle=angle)
+    x, y = np.array([200, 300]) + 1.4 * 30 * down
+    second = line_words(["North"], x, y, 30, angle=angle)
+    blocks = assemble_blocks(assemble_lines(shuffled(first + second, 10)))
+    assert [b.text for b in blocks] == ["MAIN STREET\nNorth"]
+    d = blocks[0].quad[1] - blocks[0].quad[0]
+    assert np.degrees(np.arctan2(-d[1], d[0])) == pytest.approx(angle, abs=1.0)
+
+
+def test_lines_at_different_angles_are_separate_blocks():
+    a = line_words(["BUS", "STOP"], 100, 100, 40, angle=0)
+    b = line_words(["JAZZ", "NIGHT"], 100, 150, 40, angle=30)
+    assert len(assemble_blocks(assemble_lines(a + b))) == 2
+
+
+def test_every_line_in_exactly_one_block():
+    words = (line_words(["Coffee", "Tea"], 40, 100, 24) + line_words(["Cake"], 40, 140, 24)
+             + line_words(["Books", "Maps"], 600, 100, 24) + line_words(["JAZZ"], 300, 400, 40, angle=30))
+    lines = assemble_lines(words)
+    blocks = assemble_blocks(lines)
+    assert sorted(id(ln) for b in blocks for ln in b.lines) == sorted(id(ln) for ln in lines)
+    for b in blocks:
+        assert b.quad.shape == (4, 2) and b.quad.dtype == np.float32
+    assert assemble_blocks([]) == ()

@@ -147,3 +147,20 @@ def test_console_script_is_installed(scene_file):
     assert exe, "the sceneocr console script is not on PATH (pip install -e .)"
     proc = subprocess.run([exe, "read", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "--recognizer" in proc.stdout
+
+
+def test_read_with_a_local_trocr_checkpoint(scene_file, tmp_path, offline_hub):
+    """A TrOCR directory loads through the same path as a real checkpoint, offline; `auto` picks it."""
+    from tiny_trocr import make_tiny_trocr
+
+    model_dir = make_tiny_trocr(tmp_path / "tiny-trocr")
+    out = tmp_path / "results.jsonl"
+    rc = main(["read", str(scene_file), "--model", str(model_dir), "--out", str(out), "--quiet"])
+    assert rc == 0
+    (rec,) = read_records(out)
+    check_record_shape(rec)
+    assert rec["recognizer"] == f"trocr:{model_dir}"
+    words = [w for ln in rec["lines"] for w in ln["words"]]
+    assert words, "random weights still read something"
+    for w in words:
+        assert len(w["char_scores"]) == len(w["text"])

@@ -21,6 +21,11 @@ def add_parser(sub) -> None:
     read.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     read.add_argument("--out", metavar="RESULTS.jsonl",
                       help="append one JSON record per image to this file; images already in it are skipped")
+    read.add_argument("--format", choices=("json", "text", "hocr", "labelstudio"), default=None,
+                      help="json: JSON lines; text: lines, blocks separated by a blank line; hocr: one XHTML "
+                           "document; labelstudio: a JSON array of Label Studio tasks with pre-annotations. "
+                           "With --out the file holds that document, written afresh (json appends and resumes). "
+                           "Default: json with --out, else each image's lines on stdout")
     read.add_argument("--overlay-dir", metavar="DIR", help="write a PNG overlay per image into DIR")
     read.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
                       help="auto (default): TrOCR if its weights can be had, else ppocr, else crnn")
@@ -88,7 +93,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"sceneocr: {exc}", file=sys.stderr)
         return 2
 
-    results = ResultsFile(args.out, resume=not args.overwrite) if args.out else None
+    fmt = args.format or ("json" if args.out else None)
+    results = ResultsFile(args.out, resume=not args.overwrite) if args.out and fmt == "json" else None
+    # other formats (and json on stdout) go through a writer; no --out and no --format: the plain listing
+    writer = None
+    if fmt is not None and results is None:
+        from ..formats import open_page_writer
+
+        writer = open_page_writer(fmt, args.out, many=len(paths) > 1)
     labels = [str(p) for p in paths]
     todo = [lb for lb in labels if results is None or lb not in results.done]
     skipped = len(labels) - len(todo)
@@ -113,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
                       f"sceneocr: {page.image}: {page.error}", file=sys.stderr)
             if results is not None:
                 results.append(page.to_dict())
+            elif writer is not None:
+                writer.write(page)
             else:
                 _print_text(page, sys.stdout, header=len(labels) > 1)
             if overlay_dir is not None and page.error is None:
@@ -122,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         if results is not None:
             results.close()
+        if writer is not None:
+            writer.close()
     say(f"sceneocr: {done} done, {skipped} skipped, {failed} failed "
         f"in {time.perf_counter() - t_start:.1f} s")
     return 0 if done > 0 or (skipped > 0 and failed == 0) else 1

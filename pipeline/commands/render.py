@@ -1,0 +1,99 @@
+"""`sceneocr render`: overlays drawn later from saved results, without running any model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Set
+
+
+def add_parser(sub) -> None:
+    render = sub.add_parser(
+        "render", help="draw overlays from saved results (no models run)",
+        description="Read RESULTS.jsonl (as written by `sceneocr read --out`) and draw one overlay per "
+                    "record into --overlay-dir, from the photo named by the record's \"image\" path (as given "
+                    "to `read`, tried as is, then relative to the results file's folder). Records with an "
+                    "error and records whose photo is missing are skipped with a note on stderr.")
+    render.add_argument("results", metavar="RESULTS.jsonl", help="results written by `sceneocr read --out`")
+    render.add_argument("--overlay-dir", metavar="DIR", required=True, help="write the overlays into DIR")
+    render.add_argument("--overlay-format", choices=("png", "svg", "both"), default="png",
+                        help="png (default): a flat picture; svg: editable vector outlines and text over the "
+                             "photo; both")
+    render.add_argument("--link-image", action="store_true",
+                        help="SVG: link the photo by its relative path instead of embedding it")
+    render.add_argument("--no-lines", action="store_true", help="do not outline lines (and blocks, in SVG)")
+    render.set_defaults(func=run)
+
+
+def _find_image(image: str, results_dir: Path) -> Optional[Path]:
+    """The record's photo: its path as given, else relative to the results file's folder."""
+    for candidate in (Path(image), results_dir / image):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _unique(stem: str, used: Set[str]) -> str:
+    name, n = stem, 1
+    while name in used:
+        n += 1
+        name = f"{stem}-{n}"
+    used.add(name)
+    return name
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from ..imageio import ImageReadError, read_image
+    from ..overlay import save_overlay, save_svg
+    from ..types import PageResult
+
+    results = Path(args.results)
+    if not results.is_file():
+        print(f"sceneocr: {results}: no such results file", file=sys.stderr)
+        return 2
+    out_dir = Path(args.overlay_dir)
+    kinds = ("png", "svg") if args.overlay_format == "both" else (args.overlay_format,)
+    show = not args.no_lines
+    used: Set[str] = set()
+    drawn = skipped = 0
+    with results.open(encoding="utf-8") as fh:
+        for number, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                page = PageResult.from_dict(json.loads(text))
+            except (ValueError, KeyError, TypeError) as exc:
+                print(f"sceneocr: {results}:{number}: not a result record ({exc}); skipped", file=sys.stderr)
+                skipped += 1
+                continue
+            if page.error is not None:
+                print(f"sceneocr: {page.image}: its record is an error ({page.error}); skipped", file=sys.stderr)
+                skipped += 1
+                continue
+            path = _find_image(page.image, results.parent)
+            if path is None:
+                print(f"sceneocr: {page.image}: image file not found (looked in the current folder and in "
+                      f"{results.parent}); skipped", file=sys.stderr)
+                skipped += 1
+                continue
+            try:
+                pixels = read_image(path)
+                name = _unique(Path(page.image).stem, used)
+                if "png" in kinds:
+                    save_overlay(pixels, page, out_dir / f"{name}.png", show_lines=show)
+                if "svg" in kinds:
+                    # link by the path found, so the link works wherever the record's path was relative to
+                    linked = dataclasses.replace(page, image=str(path)) if args.link_image else page
+                    save_svg(linked, out_dir / f"{name}.svg", pixels, link=args.link_image,
+                             show_lines=show, show_blocks=show)
+            except (ImageReadError, ValueError, OSError) as exc:
+                print(f"sceneocr: {page.image}: overlay not written: {exc}", file=sys.stderr)
+                skipped += 1
+                continue
+            drawn += 1
+    print(f"sceneocr: {drawn} overlays drawn, {skipped} records skipped", file=sys.stderr)
+    return 0 if drawn > 0 or skipped == 0 else 1
