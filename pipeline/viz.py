@@ -1,0 +1,405 @@
+"""Pictures of what sceneocr sees, as PIL images: captioned crop tiles, image grids and simple line / bar
+plots, drawn with Pillow alone (no plotting library needed), for notebooks and reports.
+
+Every function returns a new RGB ``PIL.Image``; inputs are PIL images or RGB uint8 arrays ``(H, W, 3)``
+(as :func:`~pipeline.imageio.read_image` returns them). Text uses Pillow's bundled TrueType font (Latin).
+
+>>> import numpy as np
+>>> tile = caption_tile(np.zeros((20, 60, 3), np.uint8), ["EXIT", "0.98"], width=120)
+>>> image_grid([tile, tile, tile], columns=2).size
+(252, 188)
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+__all__ = [
+    "BLUE",
+    "GREEN",
+    "GREY",
+    "ORANGE",
+    "RED",
+    "InlineImage",
+    "Series",
+    "as_jpeg",
+    "as_png",
+    "caption_tile",
+    "fit",
+    "image_grid",
+    "plot",
+    "to_pil",
+]
+
+RGB = Tuple[int, int, int]
+ImageLike = Union[np.ndarray, Image.Image]
+
+# a small palette that stays distinguishable on white (Tableau colours)
+BLUE: RGB = (31, 119, 180)
+ORANGE: RGB = (255, 127, 14)
+GREEN: RGB = (44, 160, 44)
+RED: RGB = (214, 39, 40)
+GREY: RGB = (127, 127, 127)
+
+_WHITE: RGB = (255, 255, 255)
+_BLACK: RGB = (0, 0, 0)
+_GRID: RGB = (225, 225, 225)
+_TILE_BACKGROUND: RGB = (245, 245, 245)
+# caption font size, px
+_CAPTION_PX = 13
+# plot title / axis label / tick label font sizes, px
+_TITLE_PX = 15
+_LABEL_PX = 13
+_TICK_PX = 11
+
+
+def _font(size: int, cache: Dict[int, ImageFont.FreeTypeFont]) -> ImageFont.FreeTypeFont:
+    # load_default(size) parses the font file each time, so fonts are cached per call
+    if size not in cache:
+        cache[size] = ImageFont.load_default(size=size)
+    return cache[size]
+
+
+def to_pil(image: ImageLike) -> Image.Image:
+    """An RGB ``PIL.Image`` of ``image`` (a PIL image of any mode, or a uint8 array ``(H, W)`` / ``(H, W, 3)``
+    / ``(H, W, 4)``); arrays are taken as RGB(A), never BGR."""
+    if isinstance(image, Image.Image):
+        return image.convert("RGB") if image.mode != "RGB" else image.copy()
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise TypeError(f"expected a uint8 array, got {array.dtype}")
+    if array.ndim == 2:
+        return Image.fromarray(array, "L").convert("RGB")
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        return Image.fromarray(np.ascontiguousarray(array[:, :, :3]), "RGB")
+    raise ValueError(f"expected an image array (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+
+
+def fit(image: ImageLike, max_width: int, max_height: Optional[int] = None) -> Image.Image:
+    """``image`` scaled down (never up) to fit ``max_width x max_height`` px (``max_height`` defaults to
+    ``max_width``), aspect ratio kept, at least 1 px a side; for notebooks that must stay small.
+
+    >>> fit(np.zeros((720, 1280, 3), np.uint8), 640).size
+    (640, 360)
+    """
+    pil = to_pil(image)
+    max_height = max_width if max_height is None else max_height
+    if max_width < 1 or max_height < 1:
+        raise ValueError(f"the box to fit must be at least 1x1 px, got {max_width}x{max_height}")
+    scale = min(1.0, max_width / pil.width, max_height / pil.height)
+    if scale >= 1.0:
+        return pil
+    size = (max(1, round(pil.width * scale)), max(1, round(pil.height * scale)))
+    return pil.resize(size, Image.Resampling.LANCZOS)
+
+
+@dataclass(frozen=True, repr=False)
+class InlineImage:
+    """An encoded image that Jupyter shows inline in one format only.
+
+    IPython shows a PIL image as PNG *and* JPEG, both stored in the notebook; this object offers one
+    (``_repr_png_`` or ``_repr_jpeg_``, the other answers ``None``), which keeps notebooks committed with
+    their outputs small. Photos are several times smaller as JPEG; drawings with text (tiles, plots) stay
+    sharp as PNG.
+    data: the encoded file's bytes; format: ``"png"`` or ``"jpeg"``; width, height: its size in px.
+    """
+
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+    def __repr__(self) -> str:
+        # Jupyter stores this as the text/plain output next to the image: keep it short
+        return f"<InlineImage {self.format} {self.width}x{self.height}, {len(self.data)} bytes>"
+
+    def _repr_png_(self) -> Optional[bytes]:
+        return self.data if self.format == "png" else None
+
+    def _repr_jpeg_(self) -> Optional[bytes]:
+        return self.data if self.format == "jpeg" else None
+
+
+def _encode(image: ImageLike, fmt: str, **params: int) -> InlineImage:
+    pil = to_pil(image)
+    buffer = io.BytesIO()
+    pil.save(buffer, format=fmt.upper(), **params)
+    return InlineImage(buffer.getvalue(), fmt, pil.width, pil.height)
+
+
+def as_png(image: ImageLike) -> InlineImage:
+    """``image`` as PNG for inline display, tiles and plots: ``display(as_png(grid))``.
+
+    >>> as_png(np.zeros((8, 16, 3), np.uint8)).data[1:4]
+    b'PNG'
+    """
+    return _encode(image, "png", optimize=True)
+
+
+def as_jpeg(image: ImageLike, quality: int = 85) -> InlineImage:
+    """``image`` as JPEG (``quality`` 1-95) for inline display, photos: ``display(as_jpeg(overlay))``.
+
+    >>> as_jpeg(np.zeros((8, 16, 3), np.uint8)).data[:2]
+    b'\\xff\\xd8'
+    """
+    if not 1 <= quality <= 95:
+        raise ValueError(f"quality must be in 1..95, got {quality}")
+    return _encode(image, "jpeg", quality=quality)
+
+
+def _ellipsize(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """``text`` cut (with an ellipsis) to fit ``width`` px."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "\u2026", font=font) > width:
+        text = text[:-1]
+    return text + "\u2026"
+
+
+def caption_tile(
+    image: ImageLike,
+    caption: Union[str, Sequence[str]] = (),
+    *,
+    width: int = 160,
+    image_height: int = 48,
+    color: RGB = _BLACK,
+    border: Optional[RGB] = None,
+) -> Image.Image:
+    """A fixed-size tile: ``image`` scaled to fit ``(width - 8) x image_height`` px (up or down, so tiny
+    crops stay legible) and centred, with one caption line per entry of ``caption`` below it (each cut to
+    the tile's width).
+
+    color: caption text colour (e.g. :data:`RED` for a mistake).
+    border: colour of a 2 px frame around the tile, or ``None``.
+    Returns an RGB image ``width`` px wide and ``image_height + 8 + 16 * len(caption)`` px high.
+    """
+    lines = [caption] if isinstance(caption, str) else list(caption)
+    pad, line_h = 4, _CAPTION_PX + 3
+    tile = Image.new("RGB", (width, image_height + 2 * pad + line_h * len(lines)), _TILE_BACKGROUND)
+    pil = to_pil(image)
+    box_w, box_h = max(1, width - 2 * pad), max(1, image_height)
+    scale = min(box_w / pil.width, box_h / pil.height)
+    size = (max(1, min(box_w, round(pil.width * scale))), max(1, min(box_h, round(pil.height * scale))))
+    # bicubic going up (a smooth view of a small crop), Lanczos going down (no aliasing)
+    resample = Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS
+    thumb = pil.resize(size, resample) if size != pil.size else pil
+    tile.paste(thumb, ((width - thumb.width) // 2, pad + (image_height - thumb.height) // 2))
+    draw = ImageDraw.Draw(tile)
+    font = ImageFont.load_default(size=_CAPTION_PX)
+    for k, line in enumerate(lines):
+        text = _ellipsize(draw, " ".join(str(line).split()), font, width - 2 * pad)
+        draw.text((pad, pad + image_height + 2 + k * line_h), text, font=font, fill=color, anchor="la")
+    if border is not None:
+        draw.rectangle((0, 0, width - 1, tile.height - 1), outline=border, width=2)
+    return tile
+
+
+def image_grid(
+    images: Sequence[ImageLike],
+    columns: int,
+    *,
+    gap: int = 4,
+    background: RGB = _WHITE,
+    title: Optional[str] = None,
+) -> Image.Image:
+    """``images`` row by row, ``columns`` per row, each in a cell as large as the largest image (placed
+    at the cell's top-left), ``gap`` px between cells and around them, with an optional title on top.
+
+    An empty list gives a ``gap x gap`` image (with the title, a strip holding it).
+    """
+    if columns < 1:
+        raise ValueError(f"columns must be at least 1, got {columns}")
+    tiles = [to_pil(im) for im in images]
+    cell_w = max((t.width for t in tiles), default=0)
+    cell_h = max((t.height for t in tiles), default=0)
+    cols = min(columns, len(tiles)) if tiles else 0
+    rows = -(-len(tiles) // columns) if tiles else 0
+    title_h = _TITLE_PX + 2 * gap + 2 if title else 0
+    width = cols * cell_w + (cols + 1) * gap if tiles else gap
+    height = title_h + rows * cell_h + (rows + 1) * gap if tiles else gap + title_h
+    fonts: Dict[int, ImageFont.FreeTypeFont] = {}
+    if title:
+        width = max(width, int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(
+            title, font=_font(_TITLE_PX, fonts))) + 2 * gap)
+    grid = Image.new("RGB", (width, height), background)
+    if title:
+        ImageDraw.Draw(grid).text((gap, gap), title, font=_font(_TITLE_PX, fonts), fill=_BLACK, anchor="la")
+    for k, tile in enumerate(tiles):
+        row, col = divmod(k, columns)
+        grid.paste(tile, (gap + col * (cell_w + gap), title_h + gap + row * (cell_h + gap)))
+    return grid
+
+
+@dataclass(frozen=True)
+class Series:
+    """One data series of :func:`plot`.
+
+    x, y: equal-length data coordinates (NaN points are skipped: lines break there).
+    kind: ``"line"`` (points joined), ``"bars"`` (one bar per point, from 0 to ``y``, ``bar_width`` data
+        units wide, centred on ``x``) or ``"points"`` (markers only).
+    dashed: draw a line dashed (e.g. a reference diagonal).
+    markers: also mark each point of a line.
+    """
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+    color: RGB = BLUE
+    kind: str = "line"
+    dashed: bool = False
+    markers: bool = False
+    bar_width: float = 0.05
+
+
+def _ticks(low: float, high: float, target: int = 5) -> List[float]:
+    """About ``target`` round tick values (steps of 1, 2 or 5 times a power of ten) in ``[low, high]``."""
+    span = high - low
+    raw = span / max(1, target)
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = np.ceil(low / step - 1e-9) * step
+    return [float(round(v, 10)) + 0.0 for v in np.arange(first, high + step * 1e-6, step)]
+
+
+def _tick_label(value: float) -> str:
+    return f"{value:g}"
+
+
+def _dashed_line(draw: ImageDraw.ImageDraw, a: Tuple[float, float], b: Tuple[float, float], fill: RGB,
+                 width: int, dash: float = 6.0) -> None:
+    start, end = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    length = float(np.linalg.norm(end - start))
+    if length == 0:
+        return
+    direction = (end - start) / length
+    for offset in np.arange(0.0, length, 2 * dash):
+        draw.line([tuple(start + direction * offset), tuple(start + direction * min(offset + dash, length))],
+                  fill=fill, width=width)
+
+
+def plot(
+    series: Sequence[Series],
+    *,
+    title: str = "",
+    x_label: str = "",
+    y_label: str = "",
+    x_range: Tuple[float, float] = (0.0, 1.0),
+    y_range: Tuple[float, float] = (0.0, 1.0),
+    size: Tuple[int, int] = (480, 360),
+    legend: str = "lower left",
+) -> Image.Image:
+    """A line / bar plot of ``series`` on white: axes with round ticks and a light grid, a title, axis
+    labels and a legend.
+
+    x_range, y_range: data limits of the axes (points outside are clipped to the frame).
+    size: ``(width, height)`` of the image in px.
+    legend: ``"lower left"``, ``"lower right"``, ``"upper left"``, ``"upper right"`` or ``"none"``.
+
+    >>> plot([Series("y = x", [0, 1], [0, 1])], title="identity").size
+    (480, 360)
+    """
+    corners = ("lower left", "lower right", "upper left", "upper right", "none")
+    if legend not in corners:
+        raise ValueError(f"legend must be one of {', '.join(corners)}; got {legend!r}")
+    for s in series:
+        if s.kind not in ("line", "bars", "points"):
+            raise ValueError(f"series {s.label!r}: kind must be line, bars or points, got {s.kind!r}")
+        if len(s.x) != len(s.y):
+            raise ValueError(f"series {s.label!r}: {len(s.x)} x values but {len(s.y)} y values")
+    (x0, x1), (y0, y1) = x_range, y_range
+    if not (x1 > x0 and y1 > y0):
+        raise ValueError(f"empty axis range: x {x_range}, y {y_range}")
+    width, height = size
+    image = Image.new("RGB", (width, height), _WHITE)
+    draw = ImageDraw.Draw(image)
+    fonts: Dict[int, ImageFont.FreeTypeFont] = {}
+    title_font, label_font, tick_font = _font(_TITLE_PX, fonts), _font(_LABEL_PX, fonts), _font(_TICK_PX, fonts)
+
+    y_ticks, x_ticks = _ticks(y0, y1), _ticks(x0, x1)
+    tick_w = max((draw.textlength(_tick_label(v), font=tick_font) for v in y_ticks), default=0)
+    # frame of the data area, px: room for the title above, tick labels and axis labels left and below
+    left = int(8 + (_LABEL_PX + 6 if y_label else 0) + tick_w + 6)
+    top = 8 + (_TITLE_PX + 8 if title else 0)
+    right = width - 12
+    bottom = height - (8 + _TICK_PX + 6 + (_LABEL_PX + 6 if x_label else 0))
+    if right - left < 10 or bottom - top < 10:
+        raise ValueError(f"plot size {size} leaves no room for the data")
+
+    def px(x: float, y: float) -> Tuple[float, float]:
+        x = min(max(x, x0), x1)
+        y = min(max(y, y0), y1)
+        return left + (x - x0) / (x1 - x0) * (right - left), bottom - (y - y0) / (y1 - y0) * (bottom - top)
+
+    for v in y_ticks:
+        _, ty = px(x0, v)
+        draw.line([(left, ty), (right, ty)], fill=_GRID)
+        draw.text((left - 4, ty), _tick_label(v), font=tick_font, fill=_BLACK, anchor="rm")
+    for v in x_ticks:
+        tx, _ = px(v, y0)
+        draw.line([(tx, top), (tx, bottom)], fill=_GRID)
+        draw.text((tx, bottom + 4), _tick_label(v), font=tick_font, fill=_BLACK, anchor="ma")
+
+    for s in series:
+        points = [(float(a), float(b)) for a, b in zip(s.x, s.y)]
+        if s.kind == "bars":
+            for a, b in points:
+                if np.isfinite(a) and np.isfinite(b):
+                    (l, t), (r, base) = px(a - s.bar_width / 2, b), px(a + s.bar_width / 2, 0.0)
+                    draw.rectangle((l + 1, min(t, base), r - 1, max(t, base)), fill=s.color, outline=_WHITE)
+            continue
+        # a line breaks at non-finite points
+        runs: List[List[Tuple[float, float]]] = [[]]
+        for a, b in points:
+            if np.isfinite(a) and np.isfinite(b):
+                runs[-1].append(px(a, b))
+            elif runs[-1]:
+                runs.append([])
+        for run in runs:
+            if s.kind == "line" and len(run) >= 2:
+                if s.dashed:
+                    for p, q in zip(run[:-1], run[1:]):
+                        _dashed_line(draw, p, q, s.color, 2)
+                else:
+                    draw.line(run, fill=s.color, width=2, joint="curve")
+            if s.kind == "points" or s.markers:
+                for cx, cy in run:
+                    draw.ellipse((cx - 3, cy - 3, cx + 3, cy + 3), fill=s.color)
+
+    draw.rectangle((left, top, right, bottom), outline=_BLACK)
+    if title:
+        draw.text(((left + right) / 2, 6), title, font=title_font, fill=_BLACK, anchor="ma")
+    if x_label:
+        draw.text(((left + right) / 2, height - 6), x_label, font=label_font, fill=_BLACK, anchor="md")
+    if y_label:
+        # Pillow draws text horizontally only: render it on its own strip and rotate that
+        w = int(draw.textlength(y_label, font=label_font)) + 4
+        strip = Image.new("RGB", (w, _LABEL_PX + 6), _WHITE)
+        ImageDraw.Draw(strip).text((2, 1), y_label, font=label_font, fill=_BLACK, anchor="la")
+        strip = strip.rotate(90, expand=True)
+        image.paste(strip, (6, int((top + bottom) / 2 - strip.height / 2)))
+
+    labelled = [s for s in series if s.label]
+    if legend != "none" and labelled:
+        swatch, row_h = 18, _TICK_PX + 6
+        box_w = int(max(draw.textlength(s.label, font=tick_font) for s in labelled)) + swatch + 16
+        box_h = row_h * len(labelled) + 6
+        bx = left + 6 if legend.endswith("left") else right - 6 - box_w
+        by = top + 6 if legend.startswith("upper") else bottom - 6 - box_h
+        draw.rectangle((bx, by, bx + box_w, by + box_h), fill=_WHITE, outline=_GRID)
+        for k, s in enumerate(labelled):
+            cy = by + 3 + row_h * k + row_h / 2
+            if s.kind == "bars":
+                draw.rectangle((bx + 5, cy - 4, bx + 5 + swatch, cy + 4), fill=s.color)
+            elif s.kind == "points":
+                draw.ellipse((bx + 5 + swatch / 2 - 3, cy - 3, bx + 5 + swatch / 2 + 3, cy + 3), fill=s.color)
+            elif s.dashed:
+                _dashed_line(draw, (bx + 5, cy), (bx + 5 + swatch, cy), s.color, 2, dash=4)
+            else:
+                draw.line([(bx + 5, cy), (bx + 5 + swatch, cy)], fill=s.color, width=2)
+            draw.text((bx + swatch + 10, cy), s.label, font=tick_font, fill=_BLACK, anchor="lm")
+    return image
