@@ -47,6 +47,12 @@ def add_parser(sub) -> None:
     read.add_argument("--overwrite", action="store_true",
                       help="start --out afresh instead of skipping the images it already holds")
     read.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    read.add_argument("--engine", choices=("local", "ray"), default="local",
+                      help="local (default): this process; ray: a Ray Data job writing JSONL shards into "
+                           "--out DIR (needs pip install -e '.[ray]'; see docs/ray.md)")
+    read.add_argument("--address", metavar="ADDR", default=None,
+                      help="with --engine ray: the Ray cluster to join (auto, ray://HOST:10001; "
+                           "default $RAY_ADDRESS or a new local cluster)")
     read.set_defaults(func=run)
 
 
@@ -64,6 +70,15 @@ def _print_text(page, out: TextIO, header: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "engine", "local") == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            print("sceneocr: --engine ray needs Ray: pip install -e '.[ray]'", file=sys.stderr)
+            return 2
+        from ..ray_engine import run_read
+
+        return run_read(args)
     from recognizer.hub import WeightsUnavailable
 
     from ..core import Pipeline, PipelineOptions
