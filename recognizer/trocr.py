@@ -1,10 +1,18 @@
 """TrOCR word recognizer: a transformers ``VisionEncoderDecoderModel`` behind the ``Recognizer`` protocol.
 
 Stages, after transformers pipelines: ``_preprocess`` (crops -> pixel values),
-``_forward`` (the only code that touches the device: one ``generate()`` per batch)
-and ``_postprocess`` (token ids and log-probabilities -> :class:`Recognition`,
-pure). Crops are sorted by aspect ratio before batching, so a batch holds words
-of similar length and few rows sit finished while the others decode.
+``_forward`` (one ``generate()`` per batch) and ``_postprocess`` (token ids and
+log-probabilities -> :class:`Recognition`, pure). Crops are sorted by aspect ratio
+before batching, so a batch holds words of similar length and few rows sit
+finished while the others decode.
+
+Speed, without changing a reading: preprocessing copies the checkpoint's image
+processor on tensors (bit-identical pixels; the batch's uint8 crops go to the
+device in one transfer, then one normalise for the batch); SDPA attention in the
+encoder; KV cache on; greedy unless beams are asked for; ``inference_mode``.
+Precision: bf16 on GPUs that support it, fp16 on other GPUs, fp32 on the CPU
+(``precision="bf16"`` asks for bf16 autocast there: faster on CPUs with native
+bf16, readings may differ). ``compile=True`` compiles the encoder on CUDA.
 
 Confidences, both in [0, 1], are the model's own softmax probabilities of the
 tokens it chose (raw logits, before any logits processor of the checkpoint's
@@ -57,6 +65,8 @@ class TrOCROptions:
     precision: str = "auto"
     # "keep", "lower" or "upper" applied to the decoded text; the -str checkpoints answer in upper case
     case: str = "keep"
+    # torch.compile the encoder (CUDA only: on the CPU it costs minutes of compiling for little gain)
+    compile: bool = False
 
 
 def aspect_batches(sizes_hw: Sequence[Tuple[int, int]], batch_size: int) -> List[List[int]]:
@@ -157,6 +167,98 @@ def _load_model(source: WeightsSource, dtype: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class _PixelSpec:
+    """The checkpoint image processor's steps, to run on a whole batch of tensors at once.
+
+    Bit-identical to transformers' torchvision image processor (``ViTImageProcessor``, the
+    one TrOCR checkpoints name): uint8 ``(3, h, w)`` -> torchvision ``resize`` (antialiased,
+    uint8 in, uint8 out) -> float32 ``(x - mean / rescale) / (std / rescale)``.
+    """
+
+    size_hw: Optional[Tuple[int, int]]  # output (H, W) pixels; None: no resize
+    interpolation: Any  # torchvision InterpolationMode
+    mean: Optional[Tuple[float, ...]]  # per channel, in 0..255 units when rescaling is fused in; None: no normalize
+    std: Optional[Tuple[float, ...]]
+    scale: Optional[float]  # rescale factor when rescaling without normalizing, else None
+
+    @staticmethod
+    def from_processor(ip: Any) -> Optional["_PixelSpec"]:
+        """The spec of image processor ``ip``, or None when it does anything this class does not copy."""
+        try:
+            from transformers.image_processing_backends import TorchvisionBackend
+            from transformers.image_utils import pil_torch_interpolation_mapping
+        except ImportError:  # another transformers layout: let the processor do it
+            return None
+        if not isinstance(ip, TorchvisionBackend) or getattr(ip, "do_center_crop", None) or getattr(ip, "do_pad", None):
+            return None
+        size_hw = None
+        if ip.do_resize:
+            size = ip.size
+            height, width = getattr(size, "height", None), getattr(size, "width", None)
+            if not (height and width) or getattr(size, "shortest_edge", None) or getattr(size, "longest_edge", None):
+                return None
+            size_hw = (int(height), int(width))
+        resample = ip.resample
+        interpolation = pil_torch_interpolation_mapping.get(resample, resample) if resample is not None else None
+        if interpolation is None:
+            from torchvision.transforms import InterpolationMode
+
+            interpolation = InterpolationMode.BILINEAR
+        mean = std = scale = None
+        if ip.do_normalize:
+            # transformers fuses rescale into normalize by dividing mean and std by the factor; so do we.
+            factor = float(ip.rescale_factor) if ip.do_rescale else 1.0
+            mean = tuple(float(m) for m in _per_channel(ip.image_mean))
+            std = tuple(float(v) for v in _per_channel(ip.image_std))
+            if ip.do_rescale:
+                import torch
+
+                mean = tuple((torch.tensor(mean) * (1.0 / factor)).tolist())
+                std = tuple((torch.tensor(std) * (1.0 / factor)).tolist())
+        elif ip.do_rescale:
+            scale = float(ip.rescale_factor)
+        return _PixelSpec(size_hw, interpolation, mean, std, scale)
+
+    def __call__(self, crops: Sequence[np.ndarray], device: str) -> Any:
+        """RGB uint8 ``(h, w, 3)`` crops -> float32 pixel values ``(n, 3, H, W)`` on ``device``.
+
+        The crops travel to the device once, as one flat uint8 buffer (a quarter of the
+        bytes of float32 pixels); resizing and normalising then run there.
+        """
+        import torch
+        from torchvision.transforms.v2 import functional as tvF
+
+        on_cuda = device.startswith("cuda")
+        flat = torch.from_numpy(np.concatenate([np.ascontiguousarray(c).reshape(-1) for c in crops]))
+        if on_cuda:
+            flat = flat.pin_memory().to(device, non_blocking=True)
+        images, at = [], 0
+        for c in crops:
+            h, w = c.shape[:2]
+            images.append(flat[at : at + h * w * 3].view(h, w, 3).permute(2, 0, 1))
+            at += h * w * 3
+        if self.size_hw is not None:
+            # One resize per distinct crop size (crops of a batch differ in size, so this
+            # can't be a single call); on the CPU, the uint8 antialiased kernel the processor uses.
+            images = [
+                tvF.resize(im.contiguous(), list(self.size_hw), interpolation=self.interpolation, antialias=True)
+                for im in images
+            ]
+        batch = torch.stack(images).to(torch.float32)
+        if self.mean is not None:
+            mean = torch.tensor(self.mean, dtype=torch.float32, device=batch.device)
+            std = torch.tensor(self.std, dtype=torch.float32, device=batch.device)
+            batch = batch.sub_(mean[:, None, None]).div_(std[:, None, None])
+        elif self.scale is not None:
+            batch = batch * self.scale
+        return batch
+
+
+def _per_channel(value: Any) -> List[float]:
+    return [float(value)] * 3 if isinstance(value, (int, float)) else [float(v) for v in value]
+
+
+@dataclass(frozen=True)
 class _Loaded:
     model: Any  # VisionEncoderDecoderModel, eval mode, on device
     processor: Any  # TrOCRProcessor
@@ -164,6 +266,7 @@ class _Loaded:
     dtype: Any  # weights dtype; pixel values are cast to it
     autocast_dtype: Optional[Any]  # CPU bf16 autocast, else None
     eos_token_id: int
+    pixels: Optional["_PixelSpec"]  # the image processor's steps, done on tensors; None: call the processor
 
 
 class TrOCRRecognizer:
@@ -207,6 +310,8 @@ class TrOCRRecognizer:
         source = locate_weights(self.options.model)
         device = _resolve_device(self.options.device)
         dtype, autocast_dtype = _resolve_precision(self.options.precision, device)
+        if self.options.compile and not device.startswith("cuda"):
+            raise ValueError("compile=True needs a CUDA device (on the CPU it compiles for minutes and gains nothing)")
         processor = TrOCRProcessor.from_pretrained(source.path_or_id, local_files_only=source.local_files_only)
         model = _load_model(source, dtype).eval().to(device)
         gen = model.generation_config
@@ -215,7 +320,14 @@ class TrOCRRecognizer:
             eos = eos[0]
         if eos is None:
             eos = processor.tokenizer.eos_token_id
-        self._loaded = _Loaded(model, processor, device, dtype, autocast_dtype, int(eos))
+        if self.options.compile:
+            import torch
+
+            # The encoder only (fixed 384x384 input, one graph for every batch size); its forward,
+            # not the module, so generate() still sees the encoder's real signature.
+            model.encoder.forward = torch.compile(model.encoder.forward, dynamic=True)
+        self._loaded = _Loaded(model, processor, device, dtype, autocast_dtype, int(eos),
+                               _PixelSpec.from_processor(processor.image_processor))
 
     def __call__(self, crops: Sequence[np.ndarray]) -> List[Recognition]:
         """Read each crop: RGB uint8 ``(h, w, 3)`` arrays in, one :class:`Recognition` each out, same order."""
@@ -238,9 +350,16 @@ class TrOCRRecognizer:
         return results  # type: ignore[return-value]
 
     def _preprocess(self, crops: Sequence[np.ndarray]) -> Any:
-        """Crops -> pixel values ``(n, 3, H, W)`` float32 on the CPU, via the checkpoint's image processor."""
+        """Crops -> pixel values ``(n, 3, H, W)`` float32, on the model's device.
+
+        Vectorised (see :class:`_PixelSpec`) when the checkpoint's image processor is one
+        whose steps we copy exactly; otherwise the processor itself, crop list in.
+        """
+        loaded = self._loaded
+        if loaded.pixels is not None:
+            return loaded.pixels(crops, loaded.device)
         # channels_last given explicitly: a crop 3 px high would otherwise be read as channels-first.
-        out = self._loaded.processor.image_processor(
+        out = loaded.processor.image_processor(
             images=[np.ascontiguousarray(c) for c in crops], return_tensors="pt", input_data_format="channels_last"
         )
         return out.pixel_values

@@ -146,6 +146,33 @@ def test_results_come_back_in_input_order(tiny_dir):
     np.testing.assert_allclose([r.score for r in permuted], [base[i].score for i in perm], atol=1e-5)
 
 
+def test_vectorised_preprocessing_is_bit_identical_to_the_processor(tiny_dir, reference):
+    """One tensor resize/normalise path for the batch gives exactly the processor's pixel values."""
+    import torch
+
+    rec = TrOCRRecognizer(TrOCROptions(model=tiny_dir))
+    rec.load()
+    assert rec._loaded.pixels is not None  # the tiny checkpoint's ViTImageProcessor is one we copy
+    crops = make_crops() + [np.full((3, 50, 3), 200, np.uint8), np.zeros((1, 1, 3), np.uint8)]
+    ours = rec._preprocess(crops)
+    processor = reference[1]
+    theirs = torch.cat([processor(images=c, return_tensors="pt", input_data_format="channels_last").pixel_values
+                        for c in crops])
+    assert ours.dtype == torch.float32 and torch.equal(ours, theirs)
+
+
+def test_processor_fallback_reads_the_same(tiny_dir):
+    """Image processors we don't copy go through the processor itself, with the same readings."""
+    import dataclasses
+
+    crops = make_crops()
+    fast = TrOCRRecognizer(TrOCROptions(model=tiny_dir, batch_size=4))
+    slow = TrOCRRecognizer(TrOCROptions(model=tiny_dir, batch_size=4))
+    slow.load()
+    slow._loaded = dataclasses.replace(slow._loaded, pixels=None)
+    assert [r.text for r in fast(crops)] == [r.text for r in slow(crops)]
+
+
 # ---------------------------------------------------------------- confidences
 
 
@@ -238,6 +265,8 @@ def test_precision_options_on_cpu(tiny_dir):
     assert len(recs) == 4 and all(0.0 <= r.score <= 1.0 and len(r.char_scores) == len(r.text) for r in recs)
     with pytest.raises(ValueError, match="fp16"):
         TrOCRRecognizer(TrOCROptions(model=tiny_dir, device="cpu", precision="fp16")).load()
+    with pytest.raises(ValueError, match="CUDA"):
+        TrOCRRecognizer(TrOCROptions(model=tiny_dir, device="cpu", compile=True)).load()
 
 
 def test_thin_crops_are_read_channels_last(tiny_dir):

@@ -1,0 +1,112 @@
+"""`sceneocr recognize`: already-cropped word images in, one reading per image out (no detection)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+from ._common import positive_int, progress
+
+# crops read and handed to the recognizer per call: bounds the decoded images held at once
+CROPS_PER_CALL = 256
+
+
+def add_parser(sub) -> None:
+    from recognizer import RECOGNIZERS
+
+    rec = sub.add_parser(
+        "recognize", help="read word crops (no detection)",
+        description="Read already-cropped word images. Without --out, prints 'image<TAB>text<TAB>score' per "
+                    "image; with --out, writes one JSON record per image: "
+                    '{"image", "text", "score", "char_scores"} (an unreadable file: {"image", "error"}).')
+    rec.add_argument("paths", nargs="+", metavar="CROP_OR_FOLDER",
+                     help="word crop images or folders (searched recursively)")
+    rec.add_argument("--out", metavar="RESULTS.jsonl",
+                     help="append one JSON record per image to this file; images already in it are skipped")
+    rec.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
+                     help="auto (default): TrOCR if its weights can be had, else ppocr, else crnn")
+    rec.add_argument("--model", metavar="ID_OR_DIR",
+                     help="TrOCR checkpoint: a hub id or a local directory (default microsoft/trocr-large-str)")
+    rec.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    rec.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
+                     help="crops per recognizer batch (default 32)")
+    rec.add_argument("--beams", type=positive_int, default=1, metavar="N",
+                     help="TrOCR beam search width (default 1: greedy)")
+    rec.add_argument("--case", choices=("keep", "lower", "upper"), default="keep",
+                     help="TrOCR output case (the -str checkpoints answer in upper case)")
+    rec.add_argument("--overwrite", action="store_true",
+                     help="start --out afresh instead of skipping the images it already holds")
+    rec.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    rec.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from recognizer import build_recognizer
+    from recognizer.hub import WeightsUnavailable
+
+    from ..imageio import find_images, read_image
+    from ..results_file import ResultsFile
+
+    try:
+        paths = find_images(args.paths)
+    except FileNotFoundError as exc:
+        print(f"sceneocr: {exc}", file=sys.stderr)
+        return 2
+    if not paths:
+        print("sceneocr: no images found in " + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    try:
+        recognizer = build_recognizer(args.recognizer, model=args.model, device=args.device,
+                                      batch_size=args.batch_size, num_beams=args.beams, case=args.case)
+        load = getattr(recognizer, "load", None)
+        if load is not None:
+            load()
+    except (WeightsUnavailable, FileNotFoundError, RuntimeError, ValueError) as exc:
+        print(f"sceneocr: {exc}", file=sys.stderr)
+        return 2
+
+    say = progress(not args.quiet)
+    results = ResultsFile(args.out, resume=not args.overwrite) if args.out else None
+    todo = [p for p in paths if results is None or str(p) not in results.done]
+    if results is not None and len(todo) < len(paths):
+        say(f"sceneocr: {len(paths) - len(todo)} of {len(paths)} images already in {args.out}, skipping them")
+    done = failed = 0
+    t_start = time.perf_counter()
+    try:
+        for start in range(0, len(todo), CROPS_PER_CALL):
+            records: List[Dict[str, Any]] = []
+            readable: List[Tuple[int, Any]] = []  # (index in records, crop)
+            for path in todo[start:start + CROPS_PER_CALL]:
+                try:
+                    readable.append((len(records), read_image(path)))
+                    records.append({"image": str(path)})
+                except Exception as exc:  # one bad file gives an error record; the run goes on
+                    records.append({"image": str(path), "error": str(exc)})
+            recognitions = recognizer([crop for _, crop in readable]) if readable else []
+            for (k, _), recognition in zip(readable, recognitions):
+                records[k].update(recognition.to_dict())
+            for record in records:
+                if "error" in record:
+                    failed += 1
+                    print(f"sceneocr: {record['image']}: {record['error']}", file=sys.stderr)
+                else:
+                    done += 1
+                if results is not None:
+                    results.append(record)
+                elif "error" not in record:
+                    sys.stdout.write(f"{record['image']}\t{record['text']}\t{record['score']:.4f}\n")
+            sys.stdout.flush()
+            say(f"sceneocr: {done + failed}/{len(todo)} crops")
+    finally:
+        if results is not None:
+            results.close()
+    say(f"sceneocr: {recognizer.name}: {done} read, {len(paths) - len(todo)} skipped, {failed} failed "
+        f"in {time.perf_counter() - t_start:.1f} s")
+    return 0 if done > 0 or (failed == 0 and todo != paths) else 1
+
+
+__all__ = ["add_parser", "run"]
