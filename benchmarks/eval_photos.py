@@ -38,6 +38,9 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--canvas-size", type=int, default=None)
     ap.add_argument("--mag-ratio", type=float, default=None)
+    ap.add_argument("--text-threshold", type=float, default=None)
+    ap.add_argument("--link-threshold", type=float, default=None)
+    ap.add_argument("--low-text", type=float, default=None)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--show-words", action="store_true", help="print every GT word and what was read")
     args = ap.parse_args()
@@ -51,6 +54,9 @@ def main() -> None:
         det = dataclasses.replace(det, canvas_size=args.canvas_size)
     if args.mag_ratio:
         det = dataclasses.replace(det, mag_ratio=args.mag_ratio)
+    for name in ("text_threshold", "link_threshold", "low_text"):
+        if getattr(args, name) is not None:
+            det = dataclasses.replace(det, **{name: getattr(args, name)})
     ocr = Pipeline.from_options(dataclasses.replace(opts, detector=det)).load()
 
     total = Counts()

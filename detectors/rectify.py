@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
+from .curved import curvature, polygon_boundaries, unwarp_polygon
 from .geometry import expand_quad, quad_size
 from .types import Crop, Detection
 
@@ -21,16 +22,32 @@ class RectifyOptions:
     max_height_px: int = 160
     # crops are at least this many px high and wide
     min_size_px: int = 4
+    # words whose CRAFT polygon bends more than this (centre-line deviation / band height) are
+    # straightened along the polygon; straighter ones take the quad warp. None: never
+    curved_min_curvature: Optional[float] = 0.15
+    # margin around a curved word's polygon band, as a fraction of its height (CRAFT's polygon
+    # already reaches 1.45 character heights across)
+    curved_margin: float = 0.0
 
 
 def rectify(image: np.ndarray, detection: Detection, options: RectifyOptions = RectifyOptions()) -> Crop:
-    """Perspective-warp the detection's quad (plus margin) into an upright crop.
+    """Warp the detection into an upright crop.
 
-    image: RGB uint8 ``(H, W, 3)`` at full resolution. The quad's top edge
-    becomes the crop's top edge, so text along it reads left to right.
-    Pixels outside the photo are filled by replicating its border.
+    image: RGB uint8 ``(H, W, 3)`` at full resolution. A curved word (CRAFT
+    polygon bending more than ``curved_min_curvature``) is straightened along
+    its polygon (:mod:`detectors.curved`); otherwise the quad (plus margin) is
+    perspective-warped. Either way the quad's top edge becomes the crop's top
+    edge, so text along it reads left to right. Pixels outside the photo are
+    filled by replicating its border.
     """
     import cv2
+
+    if detection.polygon is not None and options.curved_min_curvature is not None:
+        sides = polygon_boundaries(detection.polygon, detection.quad)
+        if sides is not None and curvature(*sides) > options.curved_min_curvature:
+            strip = unwarp_polygon(image, *sides, margin=options.curved_margin,
+                                   max_height_px=options.max_height_px, min_size_px=options.min_size_px)
+            return Crop(image=strip, detection=detection)
 
     w, h = quad_size(detection.quad)
     m = options.margin * h

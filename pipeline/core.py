@@ -14,6 +14,7 @@ from recognizer import Recognition, Recognizer, build_recognizer
 
 from .assemble import AssembleOptions, assemble_blocks, assemble_lines
 from .imageio import DEFAULT_MAX_PIXELS, ImageReadError, read_image
+from .orientation import OrientationOptions, choose_orientations
 from .types import PageResult, Word
 
 __all__ = ["DetectedPage", "Detector", "PipelineOptions", "Pipeline", "ImageInput"]
@@ -52,6 +53,7 @@ class PipelineOptions:
     detector: CraftOptions = field(default_factory=CraftOptions)
     rectify: RectifyOptions = field(default_factory=RectifyOptions)
     assemble: AssembleOptions = field(default_factory=AssembleOptions)
+    orientation: OrientationOptions = field(default_factory=OrientationOptions)
 
 
 class Pipeline:
@@ -135,11 +137,21 @@ class Pipeline:
                             crops=tuple(crops), timings=timings)
 
     def recognize(self, staged: Sequence[Union["DetectedPage", PageResult]]) -> List[PageResult]:
-        """Recognise the crops of several detected pages together; finished results pass through."""
+        """Recognise the crops of several detected pages together; finished results pass through.
+
+        Ambiguous regions (steep, tall, or read with low confidence) are also
+        read turned (:mod:`pipeline.orientation`); the most confident reading wins.
+        """
         pages = [p for p in staged if isinstance(p, DetectedPage)]
-        all_crops = [c.image for p in pages for c in p.crops]
+        all_crops = [c for p in pages for c in p.crops]
         t0 = time.perf_counter()
-        recognitions, failure = self._recognize_crops(all_crops)
+        failure: Optional[str] = None
+        pairs: List[Tuple[Crop, Recognition]] = []
+        if all_crops:
+            try:
+                pairs = choose_orientations(all_crops, _GuardedRecognizer(self), self.options.orientation)
+            except _RecognitionFailed as exc:
+                failure = str(exc)
         rec_time = time.perf_counter() - t0
         done: Dict[int, PageResult] = {}
         if failure is not None and len(pages) > 1:
@@ -152,10 +164,10 @@ class Pipeline:
         else:
             k = 0
             for p in pages:
-                recs = recognitions[k:k + len(p.crops)]
+                mine = pairs[k:k + len(p.crops)]
                 k += len(p.crops)
                 p.timings["recognize"] = rec_time * len(p.crops) / max(1, len(all_crops))
-                done[id(p)] = self._finish(p, recs)
+                done[id(p)] = self._finish(p, mine)
         return [done[id(p)] if isinstance(p, DetectedPage) else p for p in staged]
 
     def _recognize_crops(self, crops: List[np.ndarray]) -> Tuple[List[Recognition], Optional[str]]:
@@ -177,15 +189,15 @@ class Pipeline:
                                f"for {len(crops)} crops")
         return out, None
 
-    def _finish(self, page: "DetectedPage", recs: Sequence[Recognition]) -> PageResult:
+    def _finish(self, page: "DetectedPage", pairs: Sequence[Tuple[Crop, Recognition]]) -> PageResult:
         o = self.options
         timings = page.timings
-        crops = page.crops
         t0 = time.perf_counter()
+        # crops come back from orientation with the quad turned to the text's own reading direction
         words = [
             Word(text=r.text, score=r.score, det_score=c.detection.score, quad=c.detection.quad,
                  polygon=c.detection.polygon, char_scores=tuple(r.char_scores), angle=c.angle)
-            for c, r in zip(crops, recs)
+            for c, r in pairs
         ]
         lines = assemble_lines([w for w in words if w.text.strip()], o.assemble)
         blocks = assemble_blocks(lines, o.assemble)
@@ -205,6 +217,24 @@ class DetectedPage:
     crops: Tuple[Crop, ...]
     # seconds per stage so far (filled in as the page moves on)
     timings: Dict[str, float] = field(default_factory=dict)
+
+
+class _RecognitionFailed(RuntimeError):
+    """The recognizer failed on a batch for a reason other than device memory."""
+
+
+class _GuardedRecognizer:
+    """The pipeline's recognizer behind the out-of-memory retry, as a plain Recognizer."""
+
+    def __init__(self, pipeline: "Pipeline"):
+        self._pipeline = pipeline
+        self.name = pipeline.recognizer.name
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> List[Recognition]:
+        out, failure = self._pipeline._recognize_crops(list(crops))
+        if failure is not None:
+            raise _RecognitionFailed(failure)
+        return out
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

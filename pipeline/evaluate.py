@@ -11,13 +11,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from detectors.geometry import polygon_iou
 
-__all__ = ["GTWord", "Counts", "match_image", "load_gt_jsonl", "normalize_text", "prf"]
+__all__ = [
+    "GTWord",
+    "Counts",
+    "EvalReport",
+    "match_image",
+    "load_gt",
+    "load_gt_jsonl",
+    "load_icdar_txt",
+    "load_predictions",
+    "evaluate",
+    "image_key",
+    "normalize_text",
+    "prf",
+]
 
 IOU_THRESHOLD = 0.5
 # a prediction with more than this share of its area inside a don't-care region is dropped
@@ -143,3 +156,120 @@ def load_gt_jsonl(path: str | Path) -> Dict[str, List[GTWord]]:
                 raise ValueError(f"{path}:{n}: not a ground-truth record ({exc})") from exc
             out[rec["image"]] = words
     return out
+
+
+def load_icdar_txt(path: str | Path) -> List[GTWord]:
+    """Read one ICDAR 2015 ``gt_img_N.txt``: ``x1,y1,x2,y2,x3,y3,x4,y4,transcription`` per line.
+
+    The file may start with a UTF-8 byte-order mark; the transcription may itself
+    contain commas (everything after the eighth comma is the text); ``###`` marks
+    a don't-care region. Quads keep the file's corner order (ICDAR's is clockwise
+    from the top-left), float64 ``(4, 2)`` pixels.
+    """
+    words: List[GTWord] = []
+    # utf-8-sig drops a BOM at the start and reads files without one unchanged
+    with open(path, encoding="utf-8-sig") as fh:
+        for n, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            parts = line.split(",", 8)
+            try:
+                coords = np.asarray([float(v) for v in parts[:8]], dtype=np.float64).reshape(4, 2)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{n}: expected 8 coordinates and a transcription ({exc})") from exc
+            text = parts[8] if len(parts) > 8 else ""
+            words.append(GTWord(coords, text, text == "###"))
+    return words
+
+
+def image_key(name: str | Path) -> str:
+    """The name predictions and ground truth are matched by: the file stem (``dir/img_12.jpg`` -> ``img_12``).
+
+    ICDAR ground-truth files ``gt_img_12.txt`` give ``img_12`` too.
+    """
+    stem = Path(str(name)).stem
+    return stem[3:] if stem.startswith("gt_") else stem
+
+
+def load_gt(path: str | Path) -> Dict[str, List[GTWord]]:
+    """Ground truth from a ``gt.jsonl`` file, a folder holding one, or a folder of ``gt_*.txt`` files.
+
+    Returns ``{image key: [GTWord, ...]}`` (see :func:`image_key`).
+    """
+    path = Path(path)
+    if path.is_dir():
+        if (path / "gt.jsonl").is_file():
+            path = path / "gt.jsonl"
+        else:
+            txts = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.name.startswith("gt_"))
+            if not txts:
+                raise FileNotFoundError(f"{path}: neither gt.jsonl nor gt_*.txt files (ICDAR format) found")
+            return {image_key(p): load_icdar_txt(p) for p in txts}
+    if not path.is_file():
+        raise FileNotFoundError(f"ground truth not found: {path}")
+    return {image_key(name): words for name, words in load_gt_jsonl(path).items()}
+
+
+def load_predictions(path: str | Path) -> Dict[str, Tuple[List[np.ndarray], List[str]]]:
+    """Read ``sceneocr read --out`` records: ``{image key: (quads, texts)}``.
+
+    Each JSON line is a page record (``{"image", "lines": [{"words": [{"text", "quad"}]}]}``);
+    a flat ``"words"`` list is accepted too. A record with ``"error"`` counts as
+    an image where nothing was found.
+    """
+    out: Dict[str, Tuple[List[np.ndarray], List[str]]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                words = rec.get("words")
+                if words is None:
+                    words = [w for ln in rec.get("lines", []) for w in ln.get("words", [])]
+                quads = [np.asarray(w["quad"], dtype=np.float64).reshape(-1, 2) for w in words]
+                texts = [str(w.get("text", "")) for w in words]
+                out[image_key(rec["image"])] = (quads, texts)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise ValueError(f"{path}:{n}: not a sceneocr result record ({exc})") from exc
+    return out
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Scores of predictions against ground truth, over all images.
+
+    counts: summed :class:`Counts`; per_image: counts by image key.
+    missing: GT images with no prediction record (scored as finding nothing).
+    extra: prediction records with no ground truth (not scored).
+    """
+
+    counts: Counts
+    per_image: Mapping[str, Counts]
+    missing: Tuple[str, ...] = ()
+    extra: Tuple[str, ...] = ()
+
+    def scores(self) -> Dict[str, float]:
+        return self.counts.scores()
+
+
+def evaluate(gt: Mapping[str, Sequence[GTWord]],
+             predictions: Mapping[str, Tuple[Sequence[np.ndarray], Sequence[str]]]) -> EvalReport:
+    """Score ``predictions`` (from :func:`load_predictions`) against ``gt`` (from :func:`load_gt`).
+
+    >>> from detectors.geometry import box_to_quad
+    >>> g = {"a": [GTWord(box_to_quad(0, 0, 40, 10), "shop")]}
+    >>> evaluate(g, {"a": ([box_to_quad(1, 0, 40, 10)], ["SHOP"])}).scores()["e2e_hmean"]
+    1.0
+    """
+    per_image: Dict[str, Counts] = {}
+    total = Counts()
+    for key in sorted(gt):
+        quads, texts = predictions.get(key, ([], []))
+        c = match_image(gt[key], quads, texts)
+        per_image[key] = c
+        total = total + c
+    missing = tuple(k for k in sorted(gt) if k not in predictions)
+    extra = tuple(k for k in sorted(predictions) if k not in gt)
+    return EvalReport(total, per_image, missing, extra)

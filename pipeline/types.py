@@ -34,7 +34,8 @@ class Word:
     polygon: float32 ``(N, 2)`` CRAFT boundary, or ``None``.
     score: recognition confidence in [0, 1]; det_score: detection score in [0, 1].
     char_scores: per-character recognition confidences (may be empty).
-    angle: degrees the crop was rotated to read it (0 = as the quad says).
+    angle: degrees counter-clockwise the warped crop was turned to read it (0, 90, 180 or -90);
+        the quad already follows the reading direction that was chosen.
     """
 
     text: str

@@ -77,3 +77,35 @@ def test_options_and_missing_weights():
         det.load()
     with pytest.raises(ValueError):
         CraftDetector(CraftOptions(precision="int3")).load()
+
+
+def test_vectorised_post_processing_gives_easyocr_boxes(craft):
+    from easyocr.craft_utils import getDetBoxes_core
+
+    from detectors.postprocess import word_components
+
+    scene = random_scene(5, width=640, height=480)
+    text_map, link_map, _ = craft.heatmaps(scene.image)
+    for args in ((0.7, 0.4, 0.4), (0.6, 0.5, 0.35)):
+        boxes, _, mapper = getDetBoxes_core(text_map, link_map, *args)
+        comp = word_components(text_map, link_map, *args)
+        assert list(comp.label_ids) == list(mapper)
+        np.testing.assert_allclose(comp.boxes, np.asarray(boxes, np.float32).reshape(-1, 4, 2), atol=1e-4)
+
+
+def test_same_size_canvases_run_as_one_batch_with_the_same_boxes(craft):
+    images = [random_scene(s, width=480, height=360, n_lines=(2, 3)).image for s in (7, 8)]
+    images.append(np.ascontiguousarray(images[0][:, :400]))  # another canvas size
+    calls = []
+    forward = craft._forward
+    craft._forward = lambda batch: calls.append(len(batch)) or forward(batch)
+    try:
+        together = craft(images)
+    finally:
+        del craft._forward
+    assert sorted(calls) == [1, 2]
+    for img, dets in zip(images, together):
+        alone = craft([img])[0]
+        assert len(alone) == len(dets)
+        for a, b in zip(alone, dets):
+            np.testing.assert_allclose(a.quad, b.quad, atol=1.0)

@@ -30,7 +30,10 @@ class FakeDetector:
 
 
 class FakeRecognizer:
-    """Reads a crop as its mean red value, so results can be traced to crops."""
+    """Reads a crop as its mean red value, so results can be traced to crops.
+
+    Confident (0.95) and flat crops: no orientation re-reads, one call per batch.
+    """
 
     name = "fake-recognizer"
 
@@ -39,7 +42,7 @@ class FakeRecognizer:
 
     def __call__(self, crops):
         self.calls.append(len(crops))
-        return [Recognition(text=f"r{int(c[..., 0].mean())}", score=0.5, char_scores=(0.5,) * 4) for c in crops]
+        return [Recognition(text=f"r{int(c[..., 0].mean())}", score=0.95, char_scores=(0.95,) * 4) for c in crops]
 
 
 def coloured(w, h, red):
@@ -104,3 +107,32 @@ def test_from_options_builds_named_stages_without_loading():
     assert ocr.detector._net is None and ocr.recognizer._model is None
     with pytest.raises(ValueError, match="unknown recognizer"):
         Pipeline.from_options(PipelineOptions(recognizer="tesseract"))
+
+
+def test_upside_down_reading_is_chosen_and_recorded():
+    """A crop that reads confidently only when turned by 180 degrees gets angle 180 and a turned quad."""
+
+    class LeftBrightReader:
+        name = "left-bright"
+
+        def __call__(self, crops):
+            out = []
+            for c in crops:
+                w = c.shape[1]
+                left, right = c[:, : w // 2].mean(), c[:, w // 2:].mean()
+                out.append(Recognition("UP" if left > right else "dn", 0.99 if left > right else 0.3))
+            return out
+
+    class OneBox:
+        name = "one-box"
+
+        def __call__(self, images):
+            return [[Detection(box_to_quad(20, 20, 120, 50), score=0.9)] for _ in images]
+
+    img = np.zeros((80, 160, 3), np.uint8)
+    img[20:50, 70:120] = 255  # the bright half is on the right: the word is upside down
+    page = Pipeline(OneBox(), LeftBrightReader())([img])[0]
+    (word,) = page.words
+    assert word.text == "UP" and word.angle == 180
+    # the quad now starts at the text's own top-left, the bottom-right corner of the box
+    np.testing.assert_allclose(word.quad[0], [120, 50])

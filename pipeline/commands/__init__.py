@@ -1,8 +1,8 @@
 """One module per ``sceneocr`` sub-command; each has ``add_parser(subparsers)`` and ``run(args) -> int``."""
 
-from . import eval_rec, read, recognize, render
+from . import eval, eval_rec, export_crops, finetune, read, recognize, render
 
 #: sub-command modules, in the order ``sceneocr --help`` lists them
-COMMANDS = (read, recognize, render, eval_rec)
+COMMANDS = (read, recognize, render, eval, eval_rec, export_crops, finetune)
 
 __all__ = ["COMMANDS"]
