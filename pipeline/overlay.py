@@ -302,7 +302,7 @@ def draw_svg(
             out.append(f'<polygon class="line" points="{_svg_points(_points(line.quad))}">'
                        f"<title>{escape(line.text)}</title></polygon>\n")
         out.append("</g>\n")
-    out.append(f'<g id="words" font-family="sans-serif" stroke-linejoin="round">\n')
+    out.append('<g id="words" font-family="sans-serif" stroke-linejoin="round">\n')
     for word in page.words:
         outline = _outline(word)
         if len(outline) < 2:

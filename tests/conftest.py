@@ -37,3 +37,32 @@ def crnn():
     from recognizer.crnn import CRNNRecognizer
 
     return CRNNRecognizer().load()
+
+
+@pytest.fixture
+def hub_blocked(monkeypatch):
+    """Any accidental Hugging Face hub access fails at once instead of retrying."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine
+    OpenMP workers fighting for the cores made the TrOCR tests ten times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_trocr_dir(tmp_path_factory) -> str:
+    """A tiny random TrOCR checkpoint saved like a real one (tests/tiny_trocr.py)."""
+    from tiny_trocr import make_tiny_trocr
+
+    return make_tiny_trocr(tmp_path_factory.mktemp("tiny_trocr") / "ckpt")

@@ -19,34 +19,18 @@ from pipeline.rec_eval import evaluate, load_crop_set
 from pipeline.synthetic import render_word
 from recognizer.finetune import (AugmentOptions, FinetuneOptions, TrainState, _batch_indices, _pad_labels,
                                  augment_crop, encode_labels, finetune, lr_at, special_ids)
-from tiny_trocr import make_tiny_trocr  # tests/ is on sys.path: pytest's rootdir-based insertion
 
 # words the tiny tokenizer spells (its vocabulary: ASCII letters, digits and a few merges)
 WORDS = ("the", "in", "AB", "12", "cat", "dog", "sun", "red")
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # tiny models gain nothing from intra-op threads; on a busy 2-core machine they cost a lot
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# every test here: hub access fails at once, torch on one thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("hub_blocked", "one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> str:
-    return make_tiny_trocr(tmp_path_factory.mktemp("tiny_trocr") / "ckpt")
+def base(tiny_trocr_dir) -> str:
+    return tiny_trocr_dir
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import numpy as np
 import pytest

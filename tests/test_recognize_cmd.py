@@ -14,31 +14,15 @@ from PIL import Image
 from pipeline.commands import recognize
 from recognizer.trocr import TrOCROptions, TrOCRRecognizer
 from test_trocr import make_crops  # tests/ is on sys.path: pytest's rootdir-based insertion
-from tiny_trocr import make_tiny_trocr
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # As in test_trocr.py: intra-op threads only slow the tiny model down on a busy machine.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# every test here: hub access fails at once, torch on one thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("hub_blocked", "one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> str:
-    return make_tiny_trocr(tmp_path_factory.mktemp("tiny_trocr") / "ckpt")
+def tiny_dir(tiny_trocr_dir) -> str:
+    return tiny_trocr_dir
 
 
 def run_command(argv: List[str]) -> int:

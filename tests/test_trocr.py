@@ -18,35 +18,17 @@ import pytest
 from recognizer.hub import WeightsSource, WeightsUnavailable, locate_weights
 from recognizer.trocr import TrOCROptions, TrOCRRecognizer, aspect_batches, char_owners
 from recognizer.types import Recognition, Recognizer
-from tiny_trocr import make_tiny_trocr  # tests/ is on sys.path: pytest's rootdir-based insertion
 
 MAX_NEW_TOKENS = 24
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch):
-    # Any accidental hub access fails at once instead of retrying.
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # The tiny model gains nothing from intra-op threads, and on a busy 2-core machine
-    # OpenMP workers fighting for the cores made this file ten times slower.
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# every test here: hub access fails at once, torch on one thread (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("hub_blocked", "one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> str:
-    return make_tiny_trocr(tmp_path_factory.mktemp("tiny_trocr") / "ckpt")
+def tiny_dir(tiny_trocr_dir) -> str:
+    return tiny_trocr_dir
 
 
 @pytest.fixture(scope="module")
