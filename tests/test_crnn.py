@@ -24,11 +24,12 @@ def test_light_on_dark_and_batch_sizes_agree(crnn):
     crops = [render_word(w, height=40, fg=(250, 250, 250), bg=(30, 60, 120), seed=i) for i, w in enumerate(WORDS)]
     one = CRNNRecognizer(CRNNOptions(batch_size=1))
     one._model, one._converter, one._device = crnn._model, crnn._converter, crnn._device
-    a = [r.text for r in one(crops)]
-    b = [r.text for r in crnn(crops)]
-    assert sum(x == w for x, w in zip(b, WORDS)) >= 7, b
-    # batches pad to the widest crop of the batch, as easyocr does; texts barely move
-    assert sum(x == y for x, y in zip(a, b)) >= len(WORDS) - 1
+    a = [(r.text, round(r.score, 4)) for r in one(crops)]
+    b = [(r.text, round(r.score, 4)) for r in crnn(crops)]
+    assert sum(x == w for (x, _), w in zip(b, WORDS)) >= 7, b
+    # batches hold crops of one padded width and the model is not quantised, so a crop reads the
+    # same whatever its batch-mates
+    assert a == b
 
 
 def test_order_empty_and_degenerate(crnn):
