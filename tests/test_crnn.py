@@ -27,9 +27,19 @@ def test_light_on_dark_and_batch_sizes_agree(crnn):
     a = [(r.text, round(r.score, 4)) for r in one(crops)]
     b = [(r.text, round(r.score, 4)) for r in crnn(crops)]
     assert sum(x == w for (x, _), w in zip(b, WORDS)) >= 7, b
-    # batches hold crops of one padded width and the model is not quantised, so a crop reads the
-    # same whatever its batch-mates
-    assert a == b
+    # batches hold crops of one padded width; easyocr's dynamic int8 quantisation (on by default)
+    # still scales activations per batch, so texts may move slightly
+    assert sum(x[0] == y[0] for x, y in zip(a, b)) >= len(WORDS) - 1
+
+
+def test_unquantised_model_reads_the_same_whatever_the_batch():
+    from recognizer.crnn import CRNNOptions, CRNNRecognizer
+
+    crops = [render_word(w, height=30 + 4 * i, seed=i) for i, w in enumerate(WORDS)]
+    one = CRNNRecognizer(CRNNOptions(batch_size=1, quantize=False))(crops)
+    many = CRNNRecognizer(CRNNOptions(batch_size=7, quantize=False))(crops)
+    assert [r.text for r in one] == [r.text for r in many]
+    assert max(abs(a.score - b.score) for a, b in zip(one, many)) < 1e-4
 
 
 def test_order_empty_and_degenerate(crnn):
