@@ -87,10 +87,14 @@ class Line:
 
     @property
     def score(self) -> float:
-        """Mean recognition score of the line's words (0 for an empty line)."""
+        """Mean recognition score of the line's words (0 for an empty line).
+
+        Computed from the word scores as the JSON record writes them (4 decimals), so a record read back
+        with :meth:`from_dict` gives the same line score.
+        """
         if not self.words:
             return 0.0
-        return float(np.mean([w.score for w in self.words]))
+        return float(np.mean([round(float(w.score), 4) for w in self.words]))
 
     def to_dict(self) -> Dict[str, Any]:
         return {
