@@ -114,12 +114,20 @@ class Pipeline:
         Returns a :class:`DetectedPage`, or a :class:`PageResult` with ``error``
         set when the image can't be read or detection fails on it.
         """
+        decoded = self.read(src, label)
+        if isinstance(decoded, PageResult):
+            return decoded
+        array, timings = decoded
+        return self.detect_array(array, label, timings)
+
+    def read(self, src: ImageInput, label: str) -> Union[Tuple[np.ndarray, Dict[str, float]], PageResult]:
+        """Decode one image: ``(RGB uint8 (H, W, 3), {"read": seconds})``, or an error :class:`PageResult`."""
         t0 = time.perf_counter()
         try:
             array = read_image(src, max_pixels=self.options.max_pixels)
         except READ_ERRORS as exc:
             return PageResult(image=label, error=str(exc))
-        return self.detect_array(array, label, {"read": time.perf_counter() - t0})
+        return array, {"read": time.perf_counter() - t0}
 
     def detect_array(self, array: np.ndarray, label: str,
                      timings: Optional[Dict[str, float]] = None) -> Union["DetectedPage", PageResult]:

@@ -16,6 +16,7 @@ Pages with ``error`` set have no place in hOCR or Label Studio tasks and are lef
 
 from __future__ import annotations
 
+import abc
 import json
 import math
 import sys
@@ -202,10 +203,10 @@ def to_labelstudio_tasks(pages: Sequence[PageResult], data_key: str = "image") -
 # --- streaming writers -------------------------------------------------------------------------------------
 
 
-class PageWriter:
+class PageWriter(abc.ABC):
     """Writes pages one at a time in one format; :meth:`close` finishes the document (and the file).
 
-    Subclasses fill in :meth:`_begin`, :meth:`write` and :meth:`_end`.
+    Subclasses implement :meth:`write` and may override :meth:`_begin` and :meth:`_end`.
     """
 
     def __init__(self, out: TextIO, *, many: bool = False, owns: bool = False):
@@ -217,8 +218,9 @@ class PageWriter:
     def _begin(self) -> None:
         pass
 
+    @abc.abstractmethod
     def write(self, page: PageResult) -> None:
-        raise NotImplementedError
+        """Add one page to the document."""
 
     def _end(self) -> None:
         pass

@@ -531,7 +531,9 @@ def run_read(args: argparse.Namespace) -> int:
     """``sceneocr read PATH... --engine ray --out DIR``: the command's options mapped onto :func:`run_ray`."""
     from recognizer.hub import WeightsUnavailable
 
-    say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    from .commands._common import pipeline_options, progress
+
+    say = progress(not args.quiet)
     if not args.out:
         print("sceneocr: --engine ray writes JSONL shards: give --out DIR", file=sys.stderr)
         return 2
@@ -545,11 +547,7 @@ def run_read(args: argparse.Namespace) -> int:
     if not _is_uri(args.out) and os.path.isfile(args.out):
         print(f"sceneocr: --out {args.out} is a file; --engine ray writes a directory of shards", file=sys.stderr)
         return 2
-    options = PipelineOptions(recognizer=args.recognizer, model=args.model, device=args.device,
-                              batch_size=args.batch_size, num_beams=args.beams, case=args.case)
-    if args.canvas_size:
-        options = dataclasses.replace(options, detector=dataclasses.replace(options.detector,
-                                                                            canvas_size=args.canvas_size))
+    options = pipeline_options(args)
     ray_options = RayOptions(address=args.address, overwrite=args.overwrite, progress_bars=not args.quiet)
     try:
         summary = run_ray(args.paths, args.out, options, ray_options, notice=say)

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Tuple, Union
 
-from .core import READ_ERRORS, DetectedPage, ImageInput, Pipeline
-from .imageio import read_image
+from .core import DetectedPage, ImageInput, Pipeline
 from .types import PageResult
 
 __all__ = ["StreamOptions", "stream_pages"]
@@ -52,14 +50,6 @@ def stream_pages(pipeline: Pipeline, sources: Iterable[Tuple[str, ImageInput]],
     """
     stop = threading.Event()
     detected: "queue.Queue" = queue.Queue(maxsize=max(1, options.detected_queue))
-    max_pixels = pipeline.options.max_pixels
-
-    def decode(label: str, src: ImageInput):
-        t0 = time.perf_counter()
-        try:
-            return read_image(src, max_pixels=max_pixels), {"read": time.perf_counter() - t0}
-        except READ_ERRORS as exc:
-            return PageResult(image=label, error=str(exc)), None
 
     def put(item) -> bool:
         while not stop.is_set():
@@ -77,7 +67,7 @@ def stream_pages(pipeline: Pipeline, sources: Iterable[Tuple[str, ImageInput]],
         def feed() -> None:
             try:
                 for label, src in sources:
-                    fut = pool.submit(decode, label, src)
+                    fut = pool.submit(pipeline.read, src, label)
                     while not stop.is_set():
                         try:
                             pending.put((label, fut), timeout=0.1)
@@ -102,8 +92,12 @@ def stream_pages(pipeline: Pipeline, sources: Iterable[Tuple[str, ImageInput]],
                 if fut is _END or isinstance(fut, BaseException):
                     put(fut)
                     return
-                result, timings = fut.result()
-                item = result if timings is None else pipeline.detect_array(result, label, timings)
+                decoded = fut.result()
+                if isinstance(decoded, PageResult):
+                    item = decoded
+                else:
+                    array, timings = decoded
+                    item = pipeline.detect_array(array, label, timings)
                 if not put(item):
                     return
         except BaseException as exc:

@@ -19,6 +19,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from .device import resolve_device
 from .types import Recognition
 
 __all__ = ["CRNNOptions", "CRNNRecognizer"]
@@ -65,7 +66,6 @@ class CRNNRecognizer:
     def load(self) -> "CRNNRecognizer":
         if self._model is not None:
             return self
-        import torch
         from easyocr.recognition import get_recognizer
 
         weights = self.options.weights
@@ -75,9 +75,7 @@ class CRNNRecognizer:
             weights = os.path.join(easyocr_en_models.model_dir(), ENGLISH_G2_FILE)
         if not os.path.isfile(weights):
             raise FileNotFoundError(f"english_g2 weights not found: {weights}")
-        device = self.options.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(self.options.device)
         params = {"input_channel": 1, "output_channel": 256, "hidden_size": 256}
         with warnings.catch_warnings():
             # torch deprecates the quantised-tensor helpers easyocr's quantisation uses

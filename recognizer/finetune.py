@@ -44,6 +44,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .device import resolve_device
 from .hub import locate_weights
 from .types import Recognition
 
@@ -349,16 +350,6 @@ def _pixels(processor: Any, crops: Sequence[np.ndarray], device: str) -> Any:
     return out.pixel_values.to(device)
 
 
-def _resolve_device(spec: str) -> str:
-    import torch
-
-    if spec == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {spec!r} asked for, but torch sees no CUDA GPU")
-    return spec
-
-
 def _autocast_factory(precision: str, device: str) -> Callable[[], Any]:
     import torch
 
@@ -446,7 +437,7 @@ def finetune(
         shutil.rmtree(ckpt, ignore_errors=True)
         (out / LOG_FILE).unlink(missing_ok=True)
 
-    device = _resolve_device(options.device)
+    device = resolve_device(options.device)
     autocast = _autocast_factory(options.precision, device)
     source = locate_weights(options.base)
     processor = TrOCRProcessor.from_pretrained(source.path_or_id, local_files_only=source.local_files_only)

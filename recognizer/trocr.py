@@ -40,6 +40,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .device import resolve_device
 from .hub import WeightsSource, WeightsUnavailable, locate_weights
 from .types import Recognition
 
@@ -117,16 +118,6 @@ def _apply_case(text: str, char_scores: Sequence[float], case: str) -> Tuple[str
         chars.append(mapped)
         scores.extend([s] * len(mapped))
     return "".join(chars), tuple(scores)
-
-
-def _resolve_device(spec: str) -> str:
-    import torch
-
-    if spec == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {spec!r} asked for, but torch sees no CUDA GPU")
-    return spec
 
 
 def _resolve_precision(precision: str, device: str) -> Tuple[Any, Optional[Any]]:
@@ -308,7 +299,7 @@ class TrOCRRecognizer:
         from transformers import TrOCRProcessor
 
         source = locate_weights(self.options.model)
-        device = _resolve_device(self.options.device)
+        device = resolve_device(self.options.device)
         dtype, autocast_dtype = _resolve_precision(self.options.precision, device)
         if self.options.compile and not device.startswith("cuda"):
             raise ValueError("compile=True needs a CUDA device (on the CPU it compiles for minutes and gains nothing)")

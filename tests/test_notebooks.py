@@ -9,6 +9,7 @@ import ast
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,8 +21,6 @@ CELL_TIMEOUT_S = 900
 # committed notebooks stay small enough to render on the web and to diff
 MAX_NOTEBOOK_BYTES = 1_500_000
 IMAGE_MIMES = ("image/png", "image/jpeg")
-
-nbformat = pytest.importorskip("nbformat")
 
 
 def read(name: str):
@@ -63,8 +62,8 @@ def test_notebook_is_committed_with_outputs(name):
 
 @pytest.mark.parametrize("name", sorted(IMAGES))
 def test_notebook_runs(name, monkeypatch):
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
+    import nbclient
+
     # the kernel is a child process: it finds the package from this checkout and never tries the hub
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import types
-from pathlib import Path
 from typing import List
 
 import numpy as np
@@ -21,9 +20,8 @@ from recognizer.ppocr import (
 )
 from recognizer.types import Recognition, Recognizer
 
-SVT_TRAIN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "crops" / "svt_train"
+from conftest import shared_path
 
-needs_model = pytest.mark.skipif(not ppocr_available(), reason="rapidocr with its bundled PP-OCRv6 model is not installed")
 
 
 def render(text: str, dark_on_light: bool = True, size: int = 40) -> np.ndarray:
@@ -68,7 +66,7 @@ def test_preprocess_pads_with_zero_and_flips_to_bgr():
 
 
 def test_preprocess_is_rapidocrs_bit_for_bit():
-    text_rec = pytest.importorskip("rapidocr.ch_ppocr_rec.main")
+    from rapidocr.ch_ppocr_rec import main as text_rec
     rng = np.random.default_rng(0)
     for h, w in [(31, 17), (40, 120), (25, 400), (64, 300)]:
         crop = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -120,15 +118,14 @@ def test_empty_input_makes_no_session():
 
 @pytest.fixture(scope="module")
 def ppocr() -> PPOCRRecognizer:
-    if not ppocr_available():
-        pytest.skip("rapidocr with its bundled PP-OCRv6 model is not installed")
+    # rapidocr is a core dependency: a missing bundled model is a broken install, not a skip
+    assert ppocr_available(), "rapidocr with its bundled PP-OCRv6 model is not installed"
     return PPOCRRecognizer().load()
 
 
 WORDS = [("STREET", True), ("Coffee", True), ("2026", False), ("Open", False)]
 
 
-@needs_model
 def test_reads_rendered_words(ppocr):
     assert isinstance(ppocr, Recognizer) and ppocr.name == "ppocr:PP-OCRv6_rec_small"
     results = ppocr([render(w, dark) for w, dark in WORDS])
@@ -149,7 +146,6 @@ def _mixed_crops() -> List[np.ndarray]:
     return crops
 
 
-@needs_model
 def test_batch_size_does_not_change_results(ppocr):
     crops = _mixed_crops()
     assert len(crops) == 10
@@ -164,7 +160,6 @@ def test_batch_size_does_not_change_results(ppocr):
             assert a.char_scores == pytest.approx(b.char_scores, abs=1e-5)
 
 
-@needs_model
 def test_narrow_padding_reads_and_batches_alike():
     crops = _mixed_crops()
     one = PPOCRRecognizer(PPOCROptions(batch_size=1, min_width=128))(crops)
@@ -174,7 +169,6 @@ def test_narrow_padding_reads_and_batches_alike():
     assert [r.score for r in many] == pytest.approx([r.score for r in one], abs=1e-5)
 
 
-@needs_model
 def test_input_order_is_kept(ppocr):
     crops = _mixed_crops()
     forward = ppocr(crops)
@@ -183,13 +177,11 @@ def test_input_order_is_kept(ppocr):
     assert norm(forward[0].text) == "street" and norm(forward[2].text) == "2026"
 
 
-@needs_model
 def test_svt_accuracy_matches_rapidocr_one_at_a_time(ppocr):
-    if not SVT_TRAIN.is_dir():
-        pytest.skip(f"{SVT_TRAIN} is absent (../shared is not beside this checkout)")
+    svt_train = shared_path("crops", "svt_train")
     from pipeline.rec_eval import evaluate, load_labelled_crops
 
-    items = load_labelled_crops(SVT_TRAIN)[:100]
+    items = load_labelled_crops(svt_train)[:100]
     ours = evaluate(ppocr, items)
     theirs = evaluate(RapidOCRRecognizer().load(), items)
     assert ours.accuracy >= 0.85

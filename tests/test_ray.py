@@ -97,8 +97,7 @@ def test_pool_plans():
 def ray_cluster():
     import ray
 
-    if not ppocr_available():
-        pytest.skip("rapidocr with its bundled PP-OCRv6 model is not installed")
+    assert ppocr_available(), "rapidocr with its bundled PP-OCRv6 model is not installed"
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

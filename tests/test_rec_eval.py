@@ -129,7 +129,8 @@ def _write_lmdb(path: Path, labels: Sequence[str], fmt: str = "PNG", num_samples
     """An LMDB like the STR benchmark releases: num-samples, image-%09d (encoded bytes), label-%09d, from 1."""
     import io
 
-    lmdb = pytest.importorskip("lmdb")
+    import lmdb
+
     env = lmdb.open(str(path), map_size=1 << 24)
     with env.begin(write=True) as txn:
         for i, label in enumerate(labels, start=1):
@@ -158,7 +159,6 @@ def test_lmdb_set_is_read_and_scored_like_a_folder(tmp_path):
 
 
 def test_lmdb_errors(tmp_path):
-    pytest.importorskip("lmdb")
     with pytest.raises(ValueError, match="label-000000003"):
         load_lmdb_crops(_write_lmdb(tmp_path / "short", ["a", "b"], num_samples=3))
     with pytest.raises(FileNotFoundError):

@@ -7,12 +7,10 @@ import json
 import sys
 from typing import List, TextIO
 
-from ._common import positive_int, progress
+from ._common import add_recognizer_arguments, load_recognizer, progress
 
 
 def add_parser(sub) -> None:
-    from recognizer import RECOGNIZERS
-
     evalrec = sub.add_parser(
         "eval-rec", help="word accuracy of a recognizer on labelled crops",
         description="DIR: a folder of crops with labels.tsv (file<TAB>label), or an LMDB in the layout of the "
@@ -22,15 +20,7 @@ def add_parser(sub) -> None:
                     "excluded). With --recognizer trocr --model microsoft/trocr-large-str --beams 10 this is "
                     "the paper's evaluation.")
     evalrec.add_argument("dirs", nargs="+", metavar="DIR")
-    evalrec.add_argument("--recognizer", choices=RECOGNIZERS, default="auto")
-    evalrec.add_argument("--model", metavar="ID_OR_DIR", help="TrOCR checkpoint: a hub id or a local directory")
-    evalrec.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    evalrec.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
-                         help="crops per recognizer batch (default 32)")
-    evalrec.add_argument("--beams", type=positive_int, default=1, metavar="N",
-                         help="TrOCR beam search width (default 1: greedy; the paper used 10)")
-    evalrec.add_argument("--case", choices=("keep", "lower", "upper"), default="keep",
-                         help="TrOCR output case (the -str checkpoints answer in upper case)")
+    add_recognizer_arguments(evalrec)
     evalrec.add_argument("--out", metavar="PREDICTIONS.jsonl",
                          help="write every prediction here, one JSON object per line (written afresh)")
     evalrec.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -46,9 +36,6 @@ def _row(name: str, recognizer: str, n: int, correct: int, correct_cased: int, s
 
 
 def run(args: argparse.Namespace) -> int:
-    from recognizer import build_recognizer
-    from recognizer.hub import WeightsUnavailable
-
     from ..rec_eval import CropSet, evaluate, load_crop_set
 
     # Every set is checked before the model loads: a typo in the last DIR should not cost a long run.
@@ -59,14 +46,8 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, FileNotFoundError, RuntimeError) as exc:
             print(f"sceneocr: {exc}", file=sys.stderr)
             return 2
-    try:
-        rec = build_recognizer(args.recognizer, model=args.model, device=args.device,
-                               batch_size=args.batch_size, num_beams=args.beams, case=args.case)
-        load = getattr(rec, "load", None)
-        if load is not None:
-            load()
-    except (WeightsUnavailable, FileNotFoundError, RuntimeError, ValueError) as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
+    rec = load_recognizer(args)
+    if rec is None:
         return 2
 
     say = progress(not args.quiet)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
 from typing import TextIO
 
-from ._common import positive_int, progress
+from ._common import (LOAD_ERRORS, add_recognizer_arguments, complain, find_images_or_complain, pipeline_options,
+                      positive_int, progress, unique_name)
 
 
 def add_parser(sub) -> None:
-    from recognizer import RECOGNIZERS
-
     read = sub.add_parser("read", help="read the text in photos",
                           description="Read the text in photos. Without --out, prints each photo's "
                                       "text line by line; with --out, writes one JSON record per photo.")
@@ -27,17 +25,7 @@ def add_parser(sub) -> None:
                            "With --out the file holds that document, written afresh (json appends and resumes). "
                            "Default: json with --out, else each image's lines on stdout")
     read.add_argument("--overlay-dir", metavar="DIR", help="write a PNG overlay per image into DIR")
-    read.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
-                      help="auto (default): TrOCR if its weights can be had, else ppocr, else crnn")
-    read.add_argument("--model", metavar="ID_OR_DIR",
-                      help="TrOCR checkpoint: a hub id or a local directory (default microsoft/trocr-large-str)")
-    read.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    read.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
-                      help="word crops per recognizer batch (default 32)")
-    read.add_argument("--beams", type=positive_int, default=1, metavar="N",
-                      help="TrOCR beam search width (default 1: greedy)")
-    read.add_argument("--case", choices=("keep", "lower", "upper"), default="keep",
-                      help="TrOCR output case (the -str checkpoints answer in upper case)")
+    add_recognizer_arguments(read)
     read.add_argument("--canvas-size", type=positive_int, default=None, metavar="PX",
                       help="longest side of the detector canvas (default 1280)")
     read.add_argument("--workers", type=positive_int, default=2, metavar="N",
@@ -79,34 +67,19 @@ def run(args: argparse.Namespace) -> int:
         from ..ray_engine import run_read
 
         return run_read(args)
-    from recognizer.hub import WeightsUnavailable
-
-    from ..core import Pipeline, PipelineOptions
-    from ..imageio import find_images
+    from ..core import Pipeline
     from ..progress import Progress
     from ..results_file import ResultsFile
     from ..stream import StreamOptions, stream_pages
 
-    try:
-        paths = find_images(args.paths)
-    except FileNotFoundError as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
+    paths = find_images_or_complain(args.paths)
+    if paths is None:
         return 2
-    if not paths:
-        print("sceneocr: no images found in " + ", ".join(args.paths), file=sys.stderr)
-        return 2
-
-    options = PipelineOptions(recognizer=args.recognizer, model=args.model, device=args.device,
-                              batch_size=args.batch_size, num_beams=args.beams, case=args.case)
-    if args.canvas_size:
-        options = dataclasses.replace(options, detector=dataclasses.replace(options.detector,
-                                                                            canvas_size=args.canvas_size))
     say = progress(not args.quiet)
     try:
-        ocr = Pipeline.from_options(options).load()
-    except (WeightsUnavailable, FileNotFoundError, RuntimeError, ValueError) as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
-        return 2
+        ocr = Pipeline.from_options(pipeline_options(args)).load()
+    except LOAD_ERRORS as exc:
+        return complain(exc)
 
     fmt = args.format or ("json" if args.out else None)
     results = ResultsFile(args.out, resume=not args.overwrite) if args.out and fmt == "json" else None
@@ -163,12 +136,7 @@ def _write_overlay(page, overlay_dir: Path, used: set) -> None:
     from ..imageio import read_image
     from ..overlay import save_overlay
 
-    stem = Path(page.image).stem
-    name, n = stem, 1
-    while name in used:
-        n += 1
-        name = f"{stem}-{n}"
-    used.add(name)
+    name = unique_name(Path(page.image).stem, used)
     try:
         save_overlay(read_image(page.image), page, overlay_dir / (name + ".png"))
     except Exception as exc:  # an overlay must never cost the results

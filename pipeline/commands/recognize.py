@@ -7,15 +7,13 @@ import sys
 import time
 from typing import Any, Dict, List, Tuple
 
-from ._common import positive_int, progress
+from ._common import add_recognizer_arguments, find_images_or_complain, load_recognizer, progress
 
 # crops read and handed to the recognizer per call: bounds the decoded images held at once
 CROPS_PER_CALL = 256
 
 
 def add_parser(sub) -> None:
-    from recognizer import RECOGNIZERS
-
     rec = sub.add_parser(
         "recognize", help="read word crops (no detection)",
         description="Read already-cropped word images. Without --out, prints 'image<TAB>text<TAB>score' per "
@@ -25,17 +23,7 @@ def add_parser(sub) -> None:
                      help="word crop images or folders (searched recursively)")
     rec.add_argument("--out", metavar="RESULTS.jsonl",
                      help="append one JSON record per image to this file; images already in it are skipped")
-    rec.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
-                     help="auto (default): TrOCR if its weights can be had, else ppocr, else crnn")
-    rec.add_argument("--model", metavar="ID_OR_DIR",
-                     help="TrOCR checkpoint: a hub id or a local directory (default microsoft/trocr-large-str)")
-    rec.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    rec.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
-                     help="crops per recognizer batch (default 32)")
-    rec.add_argument("--beams", type=positive_int, default=1, metavar="N",
-                     help="TrOCR beam search width (default 1: greedy)")
-    rec.add_argument("--case", choices=("keep", "lower", "upper"), default="keep",
-                     help="TrOCR output case (the -str checkpoints answer in upper case)")
+    add_recognizer_arguments(rec)
     rec.add_argument("--overwrite", action="store_true",
                      help="start --out afresh instead of skipping the images it already holds")
     rec.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -43,28 +31,14 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from recognizer import build_recognizer
-    from recognizer.hub import WeightsUnavailable
-
-    from ..imageio import find_images, read_image
+    from ..imageio import read_image
     from ..results_file import ResultsFile
 
-    try:
-        paths = find_images(args.paths)
-    except FileNotFoundError as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
+    paths = find_images_or_complain(args.paths)
+    if paths is None:
         return 2
-    if not paths:
-        print("sceneocr: no images found in " + ", ".join(args.paths), file=sys.stderr)
-        return 2
-    try:
-        recognizer = build_recognizer(args.recognizer, model=args.model, device=args.device,
-                                      batch_size=args.batch_size, num_beams=args.beams, case=args.case)
-        load = getattr(recognizer, "load", None)
-        if load is not None:
-            load()
-    except (WeightsUnavailable, FileNotFoundError, RuntimeError, ValueError) as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
+    recognizer = load_recognizer(args)
+    if recognizer is None:
         return 2
 
     say = progress(not args.quiet)

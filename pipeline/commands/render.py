@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Set
 
+from ._common import unique_name
+
 
 def add_parser(sub) -> None:
     render = sub.add_parser(
@@ -33,15 +35,6 @@ def _find_image(image: str, results_dir: Path) -> Optional[Path]:
         if candidate.is_file():
             return candidate
     return None
-
-
-def _unique(stem: str, used: Set[str]) -> str:
-    name, n = stem, 1
-    while name in used:
-        n += 1
-        name = f"{stem}-{n}"
-    used.add(name)
-    return name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             try:
                 pixels = read_image(path)
-                name = _unique(Path(page.image).stem, used)
+                name = unique_name(Path(page.image).stem, used)
                 if "png" in kinds:
                     save_overlay(pixels, page, out_dir / f"{name}.png", show_lines=show)
                 if "svg" in kinds:
