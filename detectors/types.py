@@ -47,12 +47,15 @@ class Crop:
 
     image: RGB uint8 ``(h, w, 3)``.
     detection: the region it was cut from.
+    angle: degrees counter-clockwise the warp was turned to make it upright (0 for a plain warp).
+    stacked: the region is a column of upright letters and ``image`` is that column restacked into one
+        horizontal word (``angle`` is then the turn that stood the column upright).
     """
 
     image: np.ndarray
     detection: Detection
-    # degrees the region was rotated to make it upright (0 for a plain warp)
     angle: float = 0.0
+    stacked: bool = False
 
 
 def _round(points: np.ndarray) -> list:

@@ -9,7 +9,8 @@ from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tupl
 
 import numpy as np
 
-from detectors import CraftDetector, CraftOptions, Crop, Detection, RectifyOptions, rectify_all
+from detectors import (ColumnOptions, CraftDetector, CraftOptions, Crop, Detection, RectifyOptions,
+                       merge_letter_columns, rectify_all)
 from recognizer import Recognition, Recognizer, build_recognizer
 
 from .assemble import AssembleOptions, assemble_blocks, assemble_lines
@@ -51,6 +52,8 @@ class PipelineOptions:
     # images with more pixels than this are refused (decompression bombs)
     max_pixels: int = DEFAULT_MAX_PIXELS
     detector: CraftOptions = field(default_factory=CraftOptions)
+    # stacked letters that the detector found one by one are merged into one column region
+    columns: ColumnOptions = field(default_factory=ColumnOptions)
     rectify: RectifyOptions = field(default_factory=RectifyOptions)
     assemble: AssembleOptions = field(default_factory=AssembleOptions)
     orientation: OrientationOptions = field(default_factory=OrientationOptions)
@@ -131,13 +134,18 @@ class Pipeline:
 
     def detect_array(self, array: np.ndarray, label: str,
                      timings: Optional[Dict[str, float]] = None) -> Union["DetectedPage", PageResult]:
-        """Detection and rectification of an already decoded RGB uint8 ``(H, W, 3)`` image."""
+        """Detection and rectification of an already decoded RGB uint8 ``(H, W, 3)`` image.
+
+        Stacked letters found one by one are merged into column regions (:mod:`detectors.columns`)
+        before the crops are cut.
+        """
         timings = dict(timings or {})
         t1 = time.perf_counter()
         try:
             detections = self.detector([array])[0]
         except Exception as exc:  # one image's failure (e.g. out of GPU memory) must not stop a run
             return PageResult(image=label, error=f"detection failed: {type(exc).__name__}: {exc}")
+        detections = merge_letter_columns(detections, self.options.columns)
         t2 = time.perf_counter()
         crops = rectify_all(array, detections, self.options.rectify)
         timings.update(detect=t2 - t1, rectify=time.perf_counter() - t2)
@@ -204,7 +212,8 @@ class Pipeline:
         # crops come back from orientation with the quad turned to the text's own reading direction
         words = [
             Word(text=r.text, score=r.score, det_score=c.detection.score, quad=c.detection.quad,
-                 polygon=c.detection.polygon, char_scores=tuple(r.char_scores), angle=c.angle)
+                 polygon=c.detection.polygon, char_scores=tuple(r.char_scores), angle=c.angle,
+                 stacked=c.stacked)
             for c, r in pairs
         ]
         lines = assemble_lines([w for w in words if w.text.strip()], o.assemble)

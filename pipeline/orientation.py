@@ -10,14 +10,27 @@ down. Geometry picks the candidates, the recognizer's confidence decides:
   and a crop read with confidence below ``recheck_below`` are also read turned
   by 180 degrees;
 * a *tall* region (taller than long in its own frame: a short word turned by
-  90 degrees) is also read turned by +90, -90 and 180 degrees.
-
-Letters stacked one below the other (upright letters in a column) are not
-handled yet: they are read as a word turned by 90 degrees.
+  90 degrees) is also read turned by +90, -90 and 180 degrees;
+* a *column* (a region that, stood upright in the image, is at least
+  ``tall_ratio`` times taller than wide and within ``stacked_max_tilt_deg`` of
+  upright) may hold letters stacked one below the other (hotel and shop
+  signs): it is also read *stacked*. The warp is turned so the column stands
+  upright, cut into letter cells and laid out as one horizontal word
+  (:func:`pipeline.stacked.restack_column`); a column with fewer than two
+  letter cells gets no stacked reading.
 
 The best-scoring reading wins, the default keeping ties (an alternative must
-beat it by ``min_gain``). Confident flat words, the vast majority, cost one
-reading, as before.
+beat it by ``min_gain``). One exception: a stacked reading that reads the same
+text as the best so far (NFKC, case-folded), from letter cells that stand
+apart as stacked letters do (``stacked_min_spacing``), wins outright: the text
+is not at risk, only how it was written (PP-OCR reads many sideways columns
+right, as confidently as their stacked layout). Confident flat words, the vast
+majority, cost one reading, as before.
+
+A stacked word keeps ``angle`` = the turn that stood its column upright (-90
+for a plain vertical column, whose warp reads downwards) and gets
+``stacked=True``; its quad reads down the column (edge 0->1 from the column's
+top-right to its bottom-right corner, as for a word turned by -90).
 
 >>> pairs = choose_orientations(crops, recognizer)          # doctest: +SKIP
 >>> [(c.angle, r.text) for c, r in pairs]                    # doctest: +SKIP
@@ -27,6 +40,7 @@ reading, as before.
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -36,7 +50,10 @@ from detectors.geometry import quad_angle, quad_size
 from detectors.types import Crop, Detection
 from recognizer.types import Recognition, Recognizer
 
-__all__ = ["OrientationOptions", "candidate_angles", "turn_crop", "choose_orientations"]
+from .stacked import restack_column
+
+__all__ = ["OrientationOptions", "candidate_angles", "stacked_angle", "turn_crop", "stack_crop",
+           "choose_orientations"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,15 @@ class OrientationOptions:
     # an alternative must beat the reading as warped by this much confidence to replace it (0.05 let
     # the CRNN swap right-but-unsure flat words for confident upside-down garbage: ICDAR toy e2e 0.19 -> 0.14)
     min_gain: float = 0.2
+    # columns (regions that, stood upright, are tall_ratio times taller than wide) are also read as
+    # letters stacked one below the other
+    stacked: bool = True
+    # ... when their sides are within this many degrees of upright in the image (stacked signs stand upright)
+    stacked_max_tilt_deg: float = 20.0
+    # a stacked reading of the same text as the best reading wins outright when the letter cells stand
+    # this far apart (median gap / letter height; rendered stacked words: >= 0.33 at a line pitch of one
+    # font size, words turned on their side: <= 0.24); otherwise it must be more confident, as any candidate
+    stacked_min_spacing: float = 0.28
 
 
 def candidate_angles(detection: Detection, first_score: float,
@@ -74,6 +100,43 @@ def candidate_angles(detection: Detection, first_score: float,
     return out
 
 
+def stacked_angle(detection: Detection, options: OrientationOptions = OrientationOptions()) -> Optional[int]:
+    """The turn (degrees counter-clockwise: 0, 90, 180, -90) that stands a column region upright, or None.
+
+    A region is a column when, turned so that the image's up is up, it is at least ``tall_ratio`` times
+    taller than wide and its sides are within ``stacked_max_tilt_deg`` of upright. Flat words never are.
+    """
+    if not (options.enabled and options.stacked):
+        return None
+    theta = quad_angle(detection.quad)
+    k = int(round(theta / 90.0))
+    if abs(theta - 90.0 * k) > options.stacked_max_tilt_deg:
+        return None
+    along, across = quad_size(detection.quad)
+    width, height = (along, across) if k % 2 == 0 else (across, along)
+    if height < options.tall_ratio * max(width, 1e-6):
+        return None
+    # the warp's top edge runs at theta: turning it by theta brings the image's up to the crop's top
+    return {0: 0, 1: 90, -1: -90, 2: 180, -2: 180}[k]
+
+
+def stack_crop(crop: Crop, angle: int) -> Optional[Tuple[Crop, float]]:
+    """The crop read as stacked letters: turned by ``angle`` to stand the column upright, then restacked.
+
+    Returns ``(stacked crop, letter spacing)``: the crop has ``stacked=True``, ``angle`` the turn, its
+    image one horizontal word (:func:`pipeline.stacked.restack_column`) and its quad reading down the
+    column (the upright column's quad rolled by one corner: top-right, bottom-right, bottom-left,
+    top-left); the spacing is :attr:`pipeline.stacked.Restacked.spacing`. ``None`` when the column holds
+    fewer than two letter cells.
+    """
+    up = turn_crop(crop, angle)
+    restacked = restack_column(up.image)
+    if restacked is None:
+        return None
+    det = dataclasses.replace(up.detection, quad=np.roll(up.detection.quad, -1, axis=0))
+    return dataclasses.replace(up, image=restacked.image, detection=det, stacked=True), restacked.spacing
+
+
 def turn_crop(crop: Crop, angle: int) -> Crop:
     """The crop turned counter-clockwise by ``angle`` (0, 90, 180, -90), its quad re-ordered to match.
 
@@ -87,7 +150,8 @@ def turn_crop(crop: Crop, angle: int) -> Crop:
     quad = np.roll(crop.detection.quad, -k, axis=0)
     det = dataclasses.replace(crop.detection, quad=quad)
     angle = (crop.angle + 90.0 * k) % 360.0
-    return Crop(image=image, detection=det, angle=angle - 360.0 if angle > 180.0 else angle)
+    angle = angle - 360.0 if angle > 180.0 else angle
+    return dataclasses.replace(crop, image=image, detection=det, angle=angle)
 
 
 def choose_orientations(crops: Sequence[Crop], recognizer: Recognizer,
@@ -101,23 +165,43 @@ def choose_orientations(crops: Sequence[Crop], recognizer: Recognizer,
     first: the readings of ``crops`` as warped, when the caller already has them.
     Returns ``(crop, recognition)`` per input crop, same order; a turned crop has
     ``angle`` set (degrees counter-clockwise: 90, 180, -90) and its detection's
-    quad re-ordered so edge 0->1 follows the reading direction.
+    quad re-ordered so edge 0->1 follows the reading direction; a stacked
+    reading has ``stacked=True`` (:func:`stack_crop`).
     """
     if first is None:
         first = recognizer([c.image for c in crops]) if crops else []
     if len(first) != len(crops):
         raise ValueError(f"{len(first)} readings for {len(crops)} crops")
-    variants: List[Tuple[int, Crop]] = []
+    variants: List[Tuple[int, Crop, bool]] = []  # (crop index, candidate, spaced like stacked letters)
     for i, (crop, rec) in enumerate(zip(crops, first)):
         for cand in candidate_angles(crop.detection, rec.score, options):
-            variants.append((i, turn_crop(crop, cand)))
+            variants.append((i, turn_crop(crop, cand), False))
+        upright = stacked_angle(crop.detection, options)
+        stacked = None if upright is None else stack_crop(crop, upright)
+        if stacked is not None:
+            variants.append((i, stacked[0], stacked[1] >= options.stacked_min_spacing))
     best: List[Tuple[Crop, Recognition]] = list(zip(crops, first))
     if not variants:
         return best
-    readings = recognizer([v.image for _, v in variants])
-    for (i, variant), rec in zip(variants, readings):
+    readings = recognizer([v.image for _, v, _ in variants])
+    for (i, variant, spaced), rec in zip(variants, readings):
+        if not rec.text.strip():
+            continue
+        # letters spaced apart like stacked ones that read the same text as the best reading so far:
+        # the text is not at risk, the geometry says how it was written
+        if spaced and _same_text(rec.text, best[i][1].text):
+            best[i] = (variant, rec)
+            continue
         # the reading as warped keeps ties (min_gain); among alternatives the higher score wins
         gain = options.min_gain if best[i][0] is crops[i] else 0.0
-        if rec.text.strip() and rec.score > best[i][1].score + gain:
+        if rec.score > best[i][1].score + gain:
             best[i] = (variant, rec)
     return best
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Equal after NFKC (full-width letters become ASCII), case folding and dropping spaces."""
+    def norm(t: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", t).casefold().split())
+
+    return bool(norm(a)) and norm(a) == norm(b)

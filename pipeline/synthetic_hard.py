@@ -7,6 +7,8 @@ centred at ``x = col, y = row``; angles in degrees, counter-clockwise on screen)
   to the curve's tangent, with the boundary polygon of its text band.
 * :func:`render_oriented_word`: a word rotated by 0 / 90 / 180 / 270 degrees, or stacked (upright letters
   one below the other), on a sign panel, with its quad in the project order of its *true* reading direction.
+* :func:`render_stacked_word`: a hotel-style sign: a word as a column of upright letters on its own panel,
+  optionally beside a horizontal caption panel, on a scene background.
 
 >>> w = render_curved_word("STATION", shape="arc_up", seed=1)
 >>> w.image.dtype, w.polygon.shape[1]
@@ -17,15 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Tuple, Union
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .synthetic import TextItem, _load_font, render_scene
+from .synthetic import SceneWord, TextItem, _load_font, render_scene
 
-__all__ = ["CurvedWord", "OrientedWord", "CURVE_SHAPES", "render_curved_word", "render_oriented_word"]
+__all__ = ["CurvedWord", "OrientedWord", "StackedSign", "CURVE_SHAPES", "render_curved_word",
+           "render_oriented_word", "render_stacked_word"]
 
 Color = Tuple[int, int, int]
 
@@ -206,3 +209,60 @@ def render_oriented_word(
         image = np.ascontiguousarray(np.rot90(image, 1))
         quad = np.stack([quad[:, 1], (w - 1) - quad[:, 0]], axis=1)
     return OrientedWord(text=text, image=image, quad=quad.astype(np.float32), rotation=rotation, stacked=stacked)
+
+
+@dataclass(frozen=True, eq=False)
+class StackedSign:
+    """A rendered sign with a stacked word (and maybe a horizontal caption beside it).
+
+    image: RGB uint8 ``(H, W, 3)``.
+    quad: float32 ``(4, 2)`` around the column's ink, reading downwards: top-right, bottom-right,
+        bottom-left, top-left (as :class:`OrientedWord` with ``stacked=True``).
+    caption: the caption's words (horizontal, project-order quads), empty without a caption.
+    """
+
+    text: str
+    image: np.ndarray
+    quad: np.ndarray
+    caption: Tuple[SceneWord, ...] = ()
+
+
+def render_stacked_word(
+    text: str,
+    caption: str = "",
+    font_size: int = 40,
+    fg: Color = (20, 20, 20),
+    panel: Color = (240, 240, 235),
+    line_spacing: float = 1.1,
+    background: Union[str, Color] = "street",
+    seed: int = 0,
+    noise_std: float = 2.0,
+) -> StackedSign:
+    """``text`` as a column of upright letters on a panel; ``caption`` (if any) on a panel to its right.
+
+    font_size: FreeType em size in px of both. line_spacing: baseline-to-baseline distance of the stacked
+    letters, in font sizes. The caption panel stands two font sizes clear of the column's panel, level with
+    the column's middle. background / seed / noise_std: as :func:`pipeline.synthetic.render_scene`.
+    """
+    if not text.strip() or any(c.isspace() for c in text):
+        raise ValueError(f"a stacked word is one word, got {text!r}")
+    probe = _load_font(None, font_size)
+    col_h = (len(text) * line_spacing + 1.0) * font_size
+    col_w = 2.0 * font_size
+    cap_w = probe.getlength(caption) + 1.5 * font_size if caption else 0.0
+    margin = 1.5 * font_size
+    width = int(round(margin + col_w + (2 * font_size + cap_w if caption else 0.0) + margin))
+    height = int(round(col_h + 2 * margin))
+    col_x = margin + col_w / 2
+    items = [TextItem("\n".join(text), center=(col_x, height / 2), font_size=font_size, color=fg,
+                      background=panel, line_spacing=line_spacing)]
+    if caption:
+        items.append(TextItem(caption, center=(col_x + col_w / 2 + 2 * font_size + cap_w / 2, height / 2),
+                              font_size=font_size, color=fg, background=panel))
+    scene = render_scene(items, width, height, background=background, seed=seed, noise_std=noise_std)
+    letters = [w for w in scene.words if w.block_id == 0]
+    pts = np.concatenate([w.quad for w in letters]).astype(np.float64)
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    quad = np.array([[x1, y0], [x1, y1], [x0, y1], [x0, y0]], np.float32)
+    return StackedSign(text=text, image=scene.image, quad=quad,
+                       caption=tuple(w for w in scene.words if w.block_id == 1))

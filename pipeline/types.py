@@ -36,6 +36,10 @@ class Word:
     char_scores: per-character recognition confidences (may be empty).
     angle: degrees counter-clockwise the warped crop was turned to read it (0, 90, 180 or -90);
         the quad already follows the reading direction that was chosen.
+    stacked: the word's letters are stacked one below the other (upright letters in a column, read top to
+        bottom); ``angle`` is then the turn that stood the column upright, and the quad reads down the
+        column (edge 0->1 runs from its top-right corner to its bottom-right corner). Written to JSON only
+        when true.
     """
 
     text: str
@@ -45,6 +49,7 @@ class Word:
     polygon: Optional[np.ndarray] = None
     char_scores: Tuple[float, ...] = field(default_factory=tuple)
     angle: float = 0.0
+    stacked: bool = False
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
@@ -57,11 +62,14 @@ class Word:
             out["polygon"] = _points(self.polygon)
         out["char_scores"] = [round(float(s), 4) for s in self.char_scores]
         out["angle"] = round(float(self.angle), 1)
+        if self.stacked:
+            out["stacked"] = True
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Word":
-        """The word of a :meth:`to_dict` record (``polygon``, ``char_scores``, ``angle`` optional)."""
+        """The word of a :meth:`to_dict` record (``polygon``, ``char_scores``, ``angle``, ``stacked``
+        optional)."""
         polygon = data.get("polygon")
         return cls(
             text=str(data["text"]),
@@ -71,6 +79,7 @@ class Word:
             polygon=None if polygon is None else _array(polygon),
             char_scores=tuple(float(c) for c in data.get("char_scores", ())),
             angle=float(data.get("angle", 0.0)),
+            stacked=bool(data.get("stacked", False)),
         )
 
 

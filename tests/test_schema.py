@@ -80,6 +80,7 @@ def _mutations(record):
         ("score above 1", edit(lambda r: word(r).__setitem__("score", 1.5))),
         ("word without det_score", edit(lambda r: word(r).pop("det_score"))),
         ("char score as text", edit(lambda r: word(r).__setitem__("char_scores", ["0.9"]))),
+        ("stacked as text", edit(lambda r: word(r).__setitem__("stacked", "yes"))),
         ("line without words", edit(lambda r: r["lines"][0].__setitem__("words", []))),
         ("block without quad", edit(lambda r: r["blocks"][0].pop("quad"))),
         ("block line missing text", edit(lambda r: r["blocks"][0]["lines"][0].pop("text"))),
