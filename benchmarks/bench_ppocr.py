@@ -7,6 +7,10 @@ up on one crop before timing. Accuracy is word accuracy, lower-case letters and 
 
     python benchmarks/bench_ppocr.py                       # ../shared/data/crops/{svt_train,iiit5k_train}
     python benchmarks/bench_ppocr.py DIR [DIR ...] --limit 200 --batch-size 32 --repeat 3
+    python benchmarks/bench_ppocr.py --network-scaling     # the bare network: ms per crop by batch size
+
+``--network-scaling`` times the onnxruntime session alone on random inputs of rapidocr's 48x320 size at
+batch sizes 1 to 64: the ceiling of what batching alone can gain on this machine.
 """
 
 from __future__ import annotations
@@ -56,6 +60,33 @@ def best_of_interleaved(recognizers, items, repeat: int, chunk: int) -> List[Eva
     return [r for r in best if r is not None]
 
 
+def network_scaling(threads: int, repeat: int) -> int:
+    """Print ms per crop of the bare onnxruntime session at batch 1, 8, 32 and 64, width 320 (best of runs)."""
+    import time
+
+    import numpy as np
+    import onnxruntime
+
+    rec = PPOCRRecognizer(PPOCROptions(threads=threads, device="cpu")).load()
+    rng = np.random.default_rng(0)
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, onnxruntime {onnxruntime.__version__}; "
+          f"threads {threads or 'default'}, best of {max(repeat, 3)} runs of 64 crops")
+    print("| batch | ms per crop (48x320) | x batch 1 |\n| --- | --- | --- |")
+    base = None
+    for batch in (1, 8, 32, 64):
+        x = rng.uniform(-1, 1, (batch, 3, 48, 320)).astype(np.float32)
+        rec._forward(x)  # warm-up
+        best = float("inf")
+        for _ in range(max(repeat, 3)):
+            t0 = time.perf_counter()
+            for _ in range(64 // batch):
+                rec._forward(x)
+            best = min(best, (time.perf_counter() - t0) / 64)
+        base = base or best
+        print(f"| {batch} | {1000 * best:.2f} | {base / best:.2f}x |", flush=True)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dirs", nargs="*", type=Path, default=DEFAULT_DIRS,
@@ -67,7 +98,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--min-width", type=int, default=PPOCROptions.min_width,
                         help="ours: narrowest network input in px (320 = rapidocr's rule, exact; 128 = faster)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per recognizer and folder; the fastest is kept")
+    parser.add_argument("--network-scaling", action="store_true",
+                        help="only time the bare network at batch 1, 8, 32, 64 (48x320 inputs) and exit")
     args = parser.parse_args(argv)
+    if args.network_scaling:
+        return network_scaling(args.threads, args.repeat)
 
     import onnxruntime
 
