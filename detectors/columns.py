@@ -103,29 +103,42 @@ def _piece(det: Detection, o: ColumnOptions) -> Optional[_Piece]:
     return _Piece(float(x0), float(y0), float(x1), float(y1), float(across), letter)
 
 
-def _similar_size(a: _Piece, b: _Piece, o: ColumnOptions) -> bool:
-    return max(a.unit, b.unit) <= o.max_size_ratio * max(min(a.unit, b.unit), 1e-6)
+def _stacked_matrix(p: np.ndarray, o: ColumnOptions) -> np.ndarray:
+    """``m[a, b]``: piece ``b`` sits right below piece ``a`` in the same column.
+
+    p: ``(n, 6)`` rows ``x0, y0, x1, y1, unit, letter``. Two column pieces are never joined (they may be
+    two words of a line turned by 90 degrees); gaps and offsets are in letter sizes of the pair.
+    """
+    x0, y0, x1, y1, unit, letter = (p[:, k] for k in range(6))
+    cx, cy, w = 0.5 * (x0 + x1), 0.5 * (y0 + y1), x1 - x0
+    pair_unit = 0.5 * (unit[:, None] + unit[None, :])
+    gap = y0[None, :] - y1[:, None]
+    hi, lo = np.maximum(unit[:, None], unit[None, :]), np.minimum(unit[:, None], unit[None, :])
+    return ((letter[:, None] > 0) | (letter[None, :] > 0)) \
+        & (cy[None, :] > cy[:, None]) \
+        & (gap >= -0.25 * pair_unit) & (gap <= o.max_gap * pair_unit) \
+        & (np.abs(cx[:, None] - cx[None, :]) <= o.max_offset * np.maximum(w[:, None], w[None, :])) \
+        & (hi <= o.max_size_ratio * np.maximum(lo, 1e-6))
 
 
-def _stacked(a: _Piece, b: _Piece, o: ColumnOptions) -> bool:
-    """``b`` sits right below ``a`` in the same column (two column pieces are never joined: they may be
-    two words of a line turned by 90 degrees)."""
-    if not (a.letter or b.letter):
-        return False
-    unit = 0.5 * (a.unit + b.unit)
-    gap = b.y0 - a.y1
-    return (b.cy > a.cy and -0.25 * unit <= gap <= o.max_gap * unit
-            and abs(a.cx - b.cx) <= o.max_offset * max(a.w, b.w) and _similar_size(a, b, o))
+def _beside_any(p: np.ndarray, dets: Sequence[Detection], own: np.ndarray, o: ColumnOptions) -> np.ndarray:
+    """Per letter row of ``p``: some other region is on its line, next to it (it is part of a line).
 
-
-def _beside(a: _Piece, other: Detection, o: ColumnOptions) -> bool:
-    """Region ``other`` is on letter ``a``'s line, next to it (``a`` is part of a line, not a column)."""
-    (x0, y0), (x1, y1) = other.quad.min(axis=0), other.quad.max(axis=0)
-    overlap = min(a.y1, y1) - max(a.y0, y0)
-    gap = max(x0 - a.x1, a.x0 - x1)
-    size = quad_size(other.quad)[1]
-    return (overlap > 0.5 * min(a.h, y1 - y0) and gap <= max(a.h, size)
-            and max(a.unit, size) <= o.max_size_ratio * max(min(a.unit, size), 1e-6))
+    own: index in ``dets`` of each row of ``p`` (a region is not beside itself).
+    """
+    quads = np.stack([d.quad for d in dets]).astype(np.float64)
+    ox0, oy0 = quads[:, :, 0].min(axis=1), quads[:, :, 1].min(axis=1)
+    ox1, oy1 = quads[:, :, 0].max(axis=1), quads[:, :, 1].max(axis=1)
+    size = np.array([quad_size(d.quad)[1] for d in dets], dtype=np.float64)
+    x0, y0, x1, y1, unit = (p[:, k, None] for k in range(5))
+    h = y1 - y0
+    overlap = np.minimum(y1, oy1[None, :]) - np.maximum(y0, oy0[None, :])
+    gap = np.maximum(ox0[None, :] - x1, x0 - ox1[None, :])
+    hi, lo = np.maximum(unit, size[None, :]), np.minimum(unit, size[None, :])
+    near = (overlap > 0.5 * np.minimum(h, (oy1 - oy0)[None, :])) & (gap <= np.maximum(h, size[None, :])) \
+        & (hi <= o.max_size_ratio * np.maximum(lo, 1e-6))
+    near[np.arange(len(own)), own] = False
+    return near.any(axis=1)
 
 
 def merge_letter_columns(detections: Sequence[Detection],
@@ -140,18 +153,26 @@ def merge_letter_columns(detections: Sequence[Detection],
         return dets
     boxes = [_piece(d, options) for d in dets]
     idx = [i for i, b in enumerate(boxes) if b is not None]
+    if len(idx) < 2:
+        return dets
+    p = np.array([[boxes[i].x0, boxes[i].y0, boxes[i].x1, boxes[i].y1, boxes[i].unit, boxes[i].letter]
+                  for i in idx], dtype=np.float64)
     # a letter with text beside it on its line is part of that line, not of a column
-    in_row = {i for i in idx if boxes[i].letter
-              and any(j != i and _beside(boxes[i], d, options) for j, d in enumerate(dets))}
-    free = sorted((i for i in idx if i not in in_row), key=lambda i: boxes[i].cy)
+    in_row = (p[:, 5] > 0) & _beside_any(p, dets, np.array(idx), options)
+    keep = np.flatnonzero(~in_row)
+    keep = keep[np.argsort(p[keep, 1] + p[keep, 3], kind="stable")]  # top to bottom by centre
+    free = [idx[k] for k in keep]
+    stacked = _stacked_matrix(p[keep], options)
     below: dict = {}
     above: dict = {}
-    for a in free:
+    taken = np.zeros(len(free), dtype=bool)
+    for r, a in enumerate(free):
         # the nearest letter right below, taken only when it is not already someone else's
-        cands = [b for b in free if b not in above and _stacked(boxes[a], boxes[b], options)]
-        if cands:
-            b = min(cands, key=lambda k: boxes[k].y0)
-            below[a], above[b] = b, a
+        cands = np.flatnonzero(stacked[r] & ~taken)
+        if len(cands):
+            c = cands[np.argmin(p[keep[cands], 1])]  # first of equals, as min()
+            below[a], above[free[c]] = free[c], a
+            taken[c] = True
     chains = []
     for start in free:
         if start in above or start not in below:

@@ -12,8 +12,9 @@ Two inputs, one output:
 
 The output folder is what ``sceneocr eval-rec`` and ``sceneocr finetune`` read: crops as PNG files in
 ``DIR/images/`` and ``DIR/labels.tsv`` (``images/NAME.png<TAB>label``). Crops are cut exactly as
-``sceneocr read`` cuts them (:func:`detectors.rectify.rectify` with its default options), so a model fine-tuned
-on them sees at training what it will see when reading.
+``sceneocr read`` cut them for the recognizer (:func:`region_crop`: the detected region warped by
+:func:`detectors.rectify.rectify` with its default options, then turned or restacked as the word's ``angle``
+and ``stacked`` say), so a model fine-tuned on them sees at training what it will see when reading.
 
 >>> report = export_crops("results.jsonl", "crops/corrected")  # doctest: +SKIP
 >>> report.crops, report.missing_images                         # doctest: +SKIP
@@ -38,14 +39,17 @@ from detectors.rectify import RectifyOptions, rectify
 from detectors.types import Detection
 
 from .imageio import read_image
+from .orientation import stack_crop, turn_crop
 from .rec_eval import LABELS_FILE
 from .types import PageResult
 
 __all__ = ["ExportOptions", "ExportReport", "LabelledRegion", "export_crops", "labelstudio_regions",
-           "results_regions"]
+           "region_crop", "results_regions"]
 
 # crops go into this folder inside the output directory
 IMAGES_DIR = "images"
+# a word's recorded angle (degrees CCW) -> quarter turns, as pipeline.orientation.turn_crop counts them
+_TURNS = {0: 0, 90: 1, 180: 2, -90: 3}
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ class LabelledRegion:
     quad: np.ndarray  # float32 (4, 2), clockwise from the word's top-left
     label: str
     polygon: Optional[np.ndarray] = None  # float32 (N, 2) boundary (curved words), or None
+    # how `sceneocr read` turned the warp to read it (degrees CCW: 0, 90, 180, -90) and whether it read the
+    # letters restacked from a column (pipeline.orientation); Label Studio regions are 0 / False
+    angle: float = 0.0
+    stacked: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ def results_regions(path: Union[str, "os.PathLike[str]"]) -> Iterator[LabelledRe
             for word in page.words:
                 label = _clean_label(word.text)
                 if label:
-                    yield LabelledRegion(page.image, word.quad, label, word.polygon)
+                    yield LabelledRegion(page.image, word.quad, label, word.polygon, word.angle, word.stacked)
 
 
 def _percent_points(value: Mapping[str, Any], width: float, height: float) -> np.ndarray:
@@ -225,6 +233,26 @@ def _resolve_image(name: str, input_dir: Path, image_root: Optional[Path]) -> Op
     return next((c for c in candidates if c.is_file()), None)
 
 
+def region_crop(image: np.ndarray, region: LabelledRegion, options: RectifyOptions = RectifyOptions()) -> np.ndarray:
+    """The crop of ``region`` exactly as ``sceneocr read`` handed it to the recognizer (RGB uint8).
+
+    A word read turned or restacked carries a quad rolled to its reading direction
+    (:mod:`pipeline.orientation`); the detected region's own quad is rolled back from it, warped as the
+    pipeline warped it, then turned (and restacked) the same way, so margins and pixels match.
+    """
+    turn = int(round(region.angle))
+    if turn not in _TURNS:
+        raise ValueError(f"angle must be 0, 90, 180 or -90, got {region.angle}")
+    shift = _TURNS[turn] + (1 if region.stacked else 0)
+    detected = Detection(quad=np.roll(region.quad, shift, axis=0), polygon=region.polygon)
+    crop = rectify(image, detected, options)
+    if region.stacked:
+        stacked = stack_crop(crop, turn)
+        if stacked is not None:
+            return stacked[0].image
+    return turn_crop(crop, turn).image
+
+
 def export_crops(source: Union[str, "os.PathLike[str]"], out: Union[str, "os.PathLike[str]"],
                  options: ExportOptions = ExportOptions()) -> ExportReport:
     """Cut every labelled word of ``source`` (results JSONL or Label Studio JSON export) into ``out``.
@@ -264,12 +292,12 @@ def export_crops(source: Union[str, "os.PathLike[str]"], out: Union[str, "os.Pat
         wrote = 0
         for n, word in enumerate(words):
             try:
-                crop = rectify(image, Detection(quad=word.quad, polygon=word.polygon), options.rectify)
+                crop = region_crop(image, word, options.rectify)
             except (ValueError, np.linalg.LinAlgError):
                 skipped += 1
                 continue
             rel = f"{IMAGES_DIR}/{prefix}_{n:04d}.png"
-            _save_png(crop.image, out / rel)
+            _save_png(crop, out / rel)
             lines.append(f"{rel}\t{word.label}\n")
             wrote += 1
         images_done += wrote > 0

@@ -327,3 +327,38 @@ def test_stacked_words_in_the_json_record(signs, detected, craft, crnn):
     w = Word("HOTEL", 0.9, 0.8, box_to_quad(0, 0, 20, 100), angle=-90.0, stacked=True)
     assert Word.from_dict(w.to_dict()).stacked and Word.from_dict(w.to_dict()).to_dict() == w.to_dict()
     assert "stacked" not in Word("EXIT", 0.9, 0.8, box_to_quad(0, 0, 100, 20)).to_dict()
+
+
+class _Recording:
+    """A recognizer that remembers every crop it was shown, with what it read."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.seen = inner, inner.name, []
+
+    def __call__(self, crops):
+        recs = self.inner(crops)
+        self.seen.extend((np.asarray(c), r.text) for c, r in zip(crops, recs))
+        return recs
+
+
+def test_export_cuts_each_word_as_the_recognizer_saw_it(signs, detected, craft, crnn):
+    # stacked columns, flat captions and a word turned on its side: the exported crop of each word is
+    # the very image whose reading became the word (restacked, turned), not a plain warp of its quad
+    from pipeline.core import Pipeline
+    from pipeline.export_crops import LabelledRegion, region_crop
+    from pipeline.synthetic_hard import render_oriented_word
+
+    turned = render_oriented_word("Bakery", rotation=270, seed=3)  # reads top to bottom: warped upside down
+    rec = _Recording(crnn)
+    ocr = Pipeline(craft, rec)
+    pages = ocr.recognize([dataclasses.replace(p, timings={}) for p in detected[:3]]
+                          + [ocr.detect_array(turned.image, "<turned>")])
+    images = [s.image for s in signs[:3]] + [turned.image]
+    kinds = set()
+    for image, page in zip(images, pages):
+        for w in page.words:
+            crop = region_crop(image, LabelledRegion("x", w.quad, w.text, w.polygon, w.angle, w.stacked))
+            assert any(t == w.text and c.shape == crop.shape and np.array_equal(c, crop) for c, t in rec.seen), \
+                (w.text, w.angle, w.stacked)
+            kinds.add("stacked" if w.stacked else "turned" if w.angle else "as warped")
+    assert kinds == {"stacked", "turned", "as warped"}, kinds
