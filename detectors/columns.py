@@ -26,7 +26,7 @@ are in pixels of the image, relative to the letters' own sizes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -54,53 +54,26 @@ class ColumnOptions:
     max_size_ratio: float = 1.8
 
 
-@dataclass(frozen=True)
-class _Piece:
-    """A letter region (flat) or a column piece (already linked stacked letters, reading downwards).
+def _piece(det: Detection, o: ColumnOptions) -> Optional[Tuple[float, float, float, float, float, float]]:
+    """The region as a letter or a column piece, else None.
 
-    x0, y0, x1, y1: axis-aligned box in image pixels; unit: letter size in pixels (the region's extent
-    across its reading direction: a letter's height, a column's width).
+    Returns ``(x0, y0, x1, y1, unit, letter)``: the axis-aligned box in image pixels, the letter size in
+    pixels (the region's extent across its reading direction: a letter's height, a column's width), and
+    1.0 for a letter (flat) or 0.0 for a column piece (already linked stacked letters, reading downwards).
     """
-
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    unit: float
-    letter: bool
-
-    @property
-    def w(self) -> float:
-        return self.x1 - self.x0
-
-    @property
-    def h(self) -> float:
-        return self.y1 - self.y0
-
-    @property
-    def cx(self) -> float:
-        return 0.5 * (self.x0 + self.x1)
-
-    @property
-    def cy(self) -> float:
-        return 0.5 * (self.y0 + self.y1)
-
-
-def _piece(det: Detection, o: ColumnOptions) -> Optional[_Piece]:
-    """The region as a letter or a column piece, else None."""
     angle = abs(quad_angle(det.quad))
     along, across = quad_size(det.quad)
     if across <= 0:
         return None
     if angle <= o.max_tilt_deg and along <= o.max_aspect * across:
-        letter = True
+        letter = 1.0
     elif abs(angle - 90.0) <= o.max_tilt_deg:
-        letter = False
+        letter = 0.0
     else:
         return None
     x0, y0 = det.quad.min(axis=0)
     x1, y1 = det.quad.max(axis=0)
-    return _Piece(float(x0), float(y0), float(x1), float(y1), float(across), letter)
+    return float(x0), float(y0), float(x1), float(y1), float(across), letter
 
 
 def _stacked_matrix(p: np.ndarray, o: ColumnOptions) -> np.ndarray:
@@ -155,8 +128,8 @@ def merge_letter_columns(detections: Sequence[Detection],
     idx = [i for i, b in enumerate(boxes) if b is not None]
     if len(idx) < 2:
         return dets
-    p = np.array([[boxes[i].x0, boxes[i].y0, boxes[i].x1, boxes[i].y1, boxes[i].unit, boxes[i].letter]
-                  for i in idx], dtype=np.float64)
+    p = np.array([boxes[i] for i in idx], dtype=np.float64)  # rows x0, y0, x1, y1, unit, letter
+    letter = {i: bool(row[5]) for i, row in zip(idx, p)}
     # a letter with text beside it on its line is part of that line, not of a column
     in_row = (p[:, 5] > 0) & _beside_any(p, dets, np.array(idx), options)
     keep = np.flatnonzero(~in_row)
@@ -180,7 +153,7 @@ def merge_letter_columns(detections: Sequence[Detection],
         chain = [start]
         while chain[-1] in below:
             chain.append(below[chain[-1]])
-        if sum(1 if boxes[i].letter else 2 for i in chain) >= options.min_letters:
+        if sum(1 if letter[i] else 2 for i in chain) >= options.min_letters:
             chains.append(chain)
     if not chains:
         return dets

@@ -182,8 +182,8 @@ class Pipeline:
             for p in pages:
                 mine = pairs[k:k + len(p.crops)]
                 k += len(p.crops)
-                p.timings["recognize"] = rec_time * len(p.crops) / max(1, len(all_crops))
-                done[id(p)] = self._finish(p, mine)
+                share = rec_time * len(p.crops) / max(1, len(all_crops))
+                done[id(p)] = self._finish(p, mine, share)
         return [done[id(p)] if isinstance(p, DetectedPage) else p for p in staged]
 
     def _recognize_crops(self, crops: List[np.ndarray]) -> Tuple[List[Recognition], Optional[str]]:
@@ -205,9 +205,11 @@ class Pipeline:
                                f"for {len(crops)} crops")
         return out, None
 
-    def _finish(self, page: "DetectedPage", pairs: Sequence[Tuple[Crop, Recognition]]) -> PageResult:
+    def _finish(self, page: "DetectedPage", pairs: Sequence[Tuple[Crop, Recognition]],
+                recognize_s: float) -> PageResult:
+        """The page's result; the detected page itself is left as it was (it may be recognised again)."""
         o = self.options
-        timings = page.timings
+        timings = {**page.timings, "recognize": recognize_s}
         t0 = time.perf_counter()
         # crops come back from orientation with the quad turned to the text's own reading direction
         words = [

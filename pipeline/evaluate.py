@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
 from detectors.geometry import polygon_iou
+
+T = TypeVar("T")
 
 __all__ = [
     "GTWord",
@@ -142,20 +144,25 @@ def load_gt_jsonl(path: str | Path) -> Dict[str, List[GTWord]]:
 
     Returns ``{image file name: [GTWord, ...]}``.
     """
-    out: Dict[str, List[GTWord]] = {}
+    def parse(rec: Mapping[str, Any]) -> Tuple[str, List[GTWord]]:
+        return rec["image"], [GTWord(np.asarray(w["quad"], dtype=np.float64).reshape(-1, 2), w.get("text", ""),
+                                     bool(w.get("ignore", False) or w.get("text") == "###"))
+                              for w in rec["words"]]
+
+    return dict(_read_jsonl(path, parse, "a ground-truth record"))
+
+
+def _read_jsonl(path: str | Path, parse: Callable[[Any], Tuple[str, T]], what: str) -> Iterator[Tuple[str, T]]:
+    """``parse(record)`` for each non-blank line of a JSON-lines file; a line that fails raises
+    ``ValueError("PATH:LINE: not WHAT (...)")``."""
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
-                words = [GTWord(np.asarray(w["quad"], dtype=np.float64).reshape(-1, 2), w.get("text", ""),
-                                bool(w.get("ignore", False) or w.get("text") == "###"))
-                         for w in rec["words"]]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{n}: not a ground-truth record ({exc})") from exc
-            out[rec["image"]] = words
-    return out
+                yield parse(json.loads(line))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise ValueError(f"{path}:{n}: not {what} ({exc})") from exc
 
 
 def load_icdar_txt(path: str | Path) -> List[GTWord]:
@@ -218,22 +225,14 @@ def load_predictions(path: str | Path) -> Dict[str, Tuple[List[np.ndarray], List
     a flat ``"words"`` list is accepted too. A record with ``"error"`` counts as
     an image where nothing was found.
     """
-    out: Dict[str, Tuple[List[np.ndarray], List[str]]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                words = rec.get("words")
-                if words is None:
-                    words = [w for ln in rec.get("lines", []) for w in ln.get("words", [])]
-                quads = [np.asarray(w["quad"], dtype=np.float64).reshape(-1, 2) for w in words]
-                texts = [str(w.get("text", "")) for w in words]
-                out[image_key(rec["image"])] = (quads, texts)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ValueError(f"{path}:{n}: not a sceneocr result record ({exc})") from exc
-    return out
+    def parse(rec: Mapping[str, Any]) -> Tuple[str, Tuple[List[np.ndarray], List[str]]]:
+        words = rec.get("words")
+        if words is None:
+            words = [w for ln in rec.get("lines", []) for w in ln.get("words", [])]
+        quads = [np.asarray(w["quad"], dtype=np.float64).reshape(-1, 2) for w in words]
+        return image_key(rec["image"]), (quads, [str(w.get("text", "")) for w in words])
+
+    return dict(_read_jsonl(path, parse, "a sceneocr result record"))
 
 
 @dataclass(frozen=True)

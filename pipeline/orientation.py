@@ -95,7 +95,7 @@ def candidate_angles(detection: Detection, first_score: float,
         return []
     along, across = quad_size(detection.quad)
     out: List[int] = []
-    if abs(quad_angle(detection.quad)) > options.steep_deg or first_score < options.recheck_below:
+    if _steep(detection, options) or first_score < options.recheck_below:
         out.append(180)
     if across >= options.tall_ratio * max(along, 1e-6):
         out.extend([90, -90])
@@ -199,16 +199,16 @@ def choose_orientations(crops: Sequence[Crop], recognizer: Recognizer,
         # the reading as warped keeps ties (min_gain), except against the other way round of a steep
         # region (which way a vertical word reads, geometry cannot say); among alternatives the higher
         # score wins
-        as_warped = best[i][0] is crops[i]
-        gain = options.min_gain if as_warped and (variant.stacked or not _steep(crops[i], options)) else 0.0
+        head_start = best[i][0] is crops[i] and (variant.stacked or not _steep(crops[i].detection, options))
+        gain = options.min_gain if head_start else 0.0
         if rec.score > best[i][1].score + gain:
             best[i] = (variant, rec)
     return best
 
 
-def _steep(crop: Crop, options: OrientationOptions) -> bool:
+def _steep(detection: Detection, options: OrientationOptions) -> bool:
     """A region whose warp reads more than ``steep_deg`` from horizontal: no way up is likelier than another."""
-    return abs(quad_angle(crop.detection.quad)) > options.steep_deg
+    return abs(quad_angle(detection.quad)) > options.steep_deg
 
 
 def _same_text(a: str, b: str) -> bool:

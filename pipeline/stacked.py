@@ -117,20 +117,30 @@ def letter_cells(mask: np.ndarray) -> List[Tuple[int, int]]:
 
     mask: bool ``(h, w)`` ink (:func:`ink_mask`). Empty when there is no ink.
     """
-    cols = np.flatnonzero(mask.any(axis=0))
-    if cols.size == 0:
+    ink_w = _ink_width(mask)
+    if ink_w == 0:
         return []
-    ink_w = int(cols[-1] - cols[0] + 1)
     profile = mask.sum(axis=1)
     cells = _runs(profile >= max(1.0, _ROW_INK_SHARE * ink_w))
     if not cells:
         return []
-    letter_h = min(float(np.median([b - a for a, b in cells])), _LETTER_ASPECT * ink_w)
+    letter_h = _letter_height(cells, ink_w)
     cells = _join_slivers(cells, letter_h)
     out: List[Tuple[int, int]] = []
     for a, b in cells:
         out.extend(_split(profile, a, b, letter_h))
     return out
+
+
+def _ink_width(mask: np.ndarray) -> int:
+    """Pixels from the leftmost to the rightmost inked pixel column (0 without ink)."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[-1] - cols[0] + 1) if cols.size else 0
+
+
+def _letter_height(cells: List[Tuple[int, int]], ink_w: int) -> float:
+    """Letter height estimate (px): the median cell height, at most ``_LETTER_ASPECT`` ink widths."""
+    return min(float(np.median([b - a for a, b in cells])), _LETTER_ASPECT * ink_w)
 
 
 def _join_slivers(cells: List[Tuple[int, int]], letter_h: float) -> List[Tuple[int, int]]:
@@ -208,9 +218,7 @@ def restack_column(image: np.ndarray, min_cells: int = 2) -> Optional[Restacked]
     cells = letter_cells(mask)
     if len(cells) < max(1, min_cells):
         return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    ink_w = int(cols[-1] - cols[0] + 1)
-    letter_h = min(float(np.median([b - a for a, b in cells])), _LETTER_ASPECT * ink_w)
+    letter_h = _letter_height(cells, _ink_width(mask))
     h, w = mask.shape
     m = int(round(_CELL_MARGIN * letter_h))
     pieces = []

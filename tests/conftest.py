@@ -39,6 +39,15 @@ def crnn():
     return CRNNRecognizer().load()
 
 
+@pytest.fixture(scope="session")
+def ppocr():
+    from recognizer.ppocr import PPOCRRecognizer, ppocr_available
+
+    # rapidocr is a core dependency: a missing bundled model is a broken install, not a skip
+    assert ppocr_available(), "rapidocr with its bundled PP-OCRv6 model is not installed"
+    return PPOCRRecognizer().load()
+
+
 @pytest.fixture
 def hub_blocked(monkeypatch):
     """Any accidental Hugging Face hub access fails at once instead of retrying."""

@@ -79,21 +79,17 @@ def test_straight_word_with_a_polygon_keeps_the_quad_warp():
     assert a.shape == b.shape
 
 
-def test_an_arched_word_in_a_real_photo_reads_right_with_the_strip_margin(craft):
+def test_an_arched_word_in_a_real_photo_reads_right_with_the_strip_margin(craft, ppocr):
     # ICDAR 2015 img_9: "STAGE" arched on a shirt. With no margin around the polygon band the strip's
     # letters touch its edges and PP-OCR reads STROE; the default margin (0.2 of the band) reads STAGE.
-    import dataclasses
-
     from pipeline.imageio import read_image
-    from recognizer.ppocr import PPOCRRecognizer
 
     image = read_image(shared_path("photos_gt", "icdar2015_train_toy", "img_9.jpg"))
     words = [d for d in craft([image])[0] if d.quad[:, 0].min() > 880 and d.quad[:, 1].min() > 480]
     assert len(words) == 1, [d.quad.tolist() for d in words]
     sides = polygon_boundaries(words[0].polygon, words[0].quad)
     assert sides is not None and curvature(*sides) > RectifyOptions().curved_min_curvature
-    rec = PPOCRRecognizer()
-    tight = rectify(image, words[0], dataclasses.replace(RectifyOptions(), curved_margin=0.0)).image
+    tight = rectify(image, words[0], RectifyOptions(curved_margin=0.0)).image
     default = rectify(image, words[0]).image
-    tight_text, default_text = (r.text for r in rec([tight, default]))
+    tight_text, default_text = (r.text for r in ppocr([tight, default]))
     assert default_text == "STAGE" and tight_text != "STAGE", (tight_text, default_text)

@@ -120,10 +120,7 @@ def test_a_steep_word_turned_back_needs_no_head_start_but_a_flat_one_does():
     assert f.angle == 0.0 and f_rec.text == "dn"  # the flat one keeps its reading (needs 0.90 + min_gain)
 
 
-def test_ppocr_reads_words_turned_by_90_degrees_either_way(craft):
-    from recognizer.ppocr import PPOCRRecognizer
-
-    ppocr = PPOCRRecognizer()
+def test_ppocr_reads_words_turned_by_90_degrees_either_way(craft, ppocr):
     words = ("Bakery", "STATION", "Market", "GARDEN", "EXIT", "Coffee")
     right = 0
     for rotation in (90, 270):

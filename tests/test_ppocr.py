@@ -15,7 +15,6 @@ from recognizer.ppocr import (
     RapidOCRRecognizer,
     ctc_greedy_decode,
     padded_width,
-    ppocr_available,
     preprocess_crop,
 )
 from recognizer.types import Recognition, Recognizer
@@ -114,13 +113,6 @@ def test_empty_input_makes_no_session():
 
 
 # ------------------------------------------------------------------------------- the bundled model
-
-
-@pytest.fixture(scope="module")
-def ppocr() -> PPOCRRecognizer:
-    # rapidocr is a core dependency: a missing bundled model is a broken install, not a skip
-    assert ppocr_available(), "rapidocr with its bundled PP-OCRv6 model is not installed"
-    return PPOCRRecognizer().load()
 
 
 WORDS = [("STREET", True), ("Coffee", True), ("2026", False), ("Open", False)]

@@ -1,7 +1,6 @@
 """Stacked letters: restacking a column into a word, merging one-letter regions, choosing the stacked
 reading, and CRAFT + PP-OCR / CRNN on rendered stacked signs."""
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -277,20 +276,13 @@ def detected(signs, craft):
     return [ocr.detect_array(s.image, f"<sign {i}>") for i, s in enumerate(signs)]
 
 
-@pytest.fixture(scope="module")
-def ppocr():
-    from recognizer.ppocr import PPOCRRecognizer
-
-    return PPOCRRecognizer().load()
-
-
 @pytest.mark.parametrize("rec_name", ["ppocr", "crnn"])
 def test_stacked_signs_are_read_as_stacked_words_and_captions_stay_flat(rec_name, request, signs, detected,
                                                                          craft):
     from pipeline.core import Pipeline
 
     rec = request.getfixturevalue(rec_name)
-    pages = Pipeline(craft, rec).recognize([dataclasses.replace(p, timings={}) for p in detected])
+    pages = Pipeline(craft, rec).recognize(detected)
     right, captions_right, n_captions = 0, 0, 0
     for sign, page in zip(signs, pages):
         assert page.error is None
@@ -317,7 +309,7 @@ def test_stacked_words_in_the_json_record(signs, detected, craft, crnn):
     from pipeline.core import Pipeline
     from pipeline.types import PageResult, Word
 
-    (page,) = Pipeline(craft, crnn).recognize([dataclasses.replace(detected[0], timings={})])
+    (page,) = Pipeline(craft, crnn).recognize(detected[:1])
     record = json.loads(json.dumps(page.to_dict()))
     jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))).validate(record)
     words = [w for ln in record["lines"] for w in ln["words"]]
@@ -351,8 +343,7 @@ def test_export_cuts_each_word_as_the_recognizer_saw_it(signs, detected, craft, 
     turned = render_oriented_word("Bakery", rotation=270, seed=3)  # reads top to bottom: warped upside down
     rec = _Recording(crnn)
     ocr = Pipeline(craft, rec)
-    pages = ocr.recognize([dataclasses.replace(p, timings={}) for p in detected[:3]]
-                          + [ocr.detect_array(turned.image, "<turned>")])
+    pages = ocr.recognize(list(detected[:3]) + [ocr.detect_array(turned.image, "<turned>")])
     images = [s.image for s in signs[:3]] + [turned.image]
     kinds = set()
     for image, page in zip(images, pages):
