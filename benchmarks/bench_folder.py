@@ -16,12 +16,13 @@ import warnings
 
 from _machine import machine  # benchmarks/_machine.py
 
+from recognizer import RecognizerOptions  # noqa: E402
 from pipeline import Pipeline, PipelineOptions, find_images
-from pipeline.stream import StreamOptions, stream_pages
+from pipeline.run.stream import StreamOptions, stream_pages
 
 
 def bench_sceneocr(paths, recognizer: str, device: str, workers: int) -> tuple:
-    ocr = Pipeline.from_options(PipelineOptions(recognizer=recognizer, device=device)).load()
+    ocr = Pipeline.from_options(PipelineOptions(recognizer=RecognizerOptions(name=recognizer), device=device)).load()
     # warm-up on one photo so lazy initialisation is not timed
     list(stream_pages(ocr, [(str(paths[0]), str(paths[0]))]))
     t0 = time.perf_counter()

@@ -3,7 +3,7 @@
 Same machine, same crops, same model file (the PP-OCRv6 small ONNX bundled in the rapidocr wheel).
 Only time inside the recognizers counts (image decoding excluded); both sessions are created and warmed
 up on one crop before timing. Accuracy is word accuracy, lower-case letters and digits
-(:func:`pipeline.rec_eval.normalize_word`). Prints one markdown table row per crop folder.
+(:func:`pipeline.evaluation.text.normalize_word`). Prints one markdown table row per crop folder.
 
     python benchmarks/bench_ppocr.py                       # ../shared/data/crops/{svt_train,iiit5k_train}
     python benchmarks/bench_ppocr.py DIR [DIR ...] --limit 200 --batch-size 32 --repeat 3
@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere: the packages live at the repo root
     sys.path.insert(0, str(REPO))
 
-from pipeline.rec_eval import EvalReport, evaluate, load_labelled_crops  # noqa: E402
+from pipeline.evaluation.words import WordReport, evaluate_words  # noqa: E402
+from recognizer.crops import load_labelled_crops  # noqa: E402
 from pipeline.imageio import read_image  # noqa: E402
 from recognizer.ppocr import PPOCROptions, PPOCRRecognizer, RapidOCRRecognizer  # noqa: E402
 
@@ -45,16 +46,16 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def best_of_interleaved(recognizers, items, repeat: int, chunk: int) -> List[EvalReport]:
+def best_of_interleaved(recognizers, items, repeat: int, chunk: int) -> List[WordReport]:
     """Per recognizer, the fastest of ``repeat`` runs, the recognizers taking turns.
 
     The machines are shared: taking turns exposes both to the same neighbours, and the slowest runs
     measure the neighbours rather than the code.
     """
-    best: List[Optional[EvalReport]] = [None] * len(recognizers)
+    best: List[Optional[WordReport]] = [None] * len(recognizers)
     for _ in range(repeat):
         for k, recognizer in enumerate(recognizers):
-            report = evaluate(recognizer, items, batch_size=chunk)
+            report = evaluate_words(recognizer, items, batch_size=chunk)
             if best[k] is None or report.recognizer_s < best[k].recognizer_s:
                 best[k] = report
     return [r for r in best if r is not None]

@@ -23,8 +23,9 @@ from typing import Dict, List
 
 from _machine import cpu_name  # benchmarks/_machine.py
 
+from recognizer import RecognizerOptions  # noqa: E402
 from pipeline import Pipeline, PipelineOptions, find_images
-from pipeline.stream import stream_pages
+from pipeline.run.stream import stream_pages
 
 DETECT_SIDE = ("read", "detect", "rectify")
 RECOGNIZE_SIDE = ("recognize", "assemble")
@@ -39,7 +40,7 @@ def make_folder(folders: List[str], copies: int, dest: Path) -> List[str]:
     else:
         from PIL import Image
 
-        from pipeline.synthetic import random_scene
+        from pipeline.data.synthetic import random_scene
 
         for seed in range(12 * copies):
             Image.fromarray(random_scene(seed).image).save(dest / f"scene{seed}.png")
@@ -61,7 +62,7 @@ def main() -> None:
     ap.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs of the local Ray cluster")
     args = ap.parse_args()
 
-    options = PipelineOptions(recognizer=args.recognizer, device=args.device)
+    options = PipelineOptions(recognizer=RecognizerOptions(name=args.recognizer), device=args.device)
     with tempfile.TemporaryDirectory() as tmp:
         photos = Path(tmp) / "photos"
         photos.mkdir()
@@ -82,7 +83,7 @@ def main() -> None:
 
         import ray
 
-        from pipeline.ray_engine import RayOptions, run_ray
+        from pipeline.run.ray_engine import RayOptions, run_ray
 
         t0 = time.perf_counter()
         ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)

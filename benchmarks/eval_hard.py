@@ -27,9 +27,9 @@ if str(REPO) not in sys.path:  # run as a script from anywhere: the packages liv
 from detectors import CraftDetector, RectifyOptions, rectify  # noqa: E402
 from detectors.geometry import polygon_iou  # noqa: E402
 from pipeline import PageResult, Pipeline  # noqa: E402
-from pipeline.core import DetectedPage  # noqa: E402
-from pipeline.evaluate import normalize_text  # noqa: E402
-from pipeline.synthetic_hard import (CURVE_SHAPES, render_curved_word, render_oriented_word,  # noqa: E402
+from pipeline.types import DetectedPage  # noqa: E402
+from pipeline.evaluation.text import normalize_word  # noqa: E402
+from pipeline.data.hard import (CURVE_SHAPES, render_curved_word, render_oriented_word,  # noqa: E402
                                      render_stacked_word)
 from recognizer import build_recognizer  # noqa: E402
 
@@ -72,7 +72,7 @@ def read_right(page: PageResult, text: str, quad: np.ndarray) -> bool:
     if not page.words:
         return False
     word = max(page.words, key=lambda w: polygon_iou(w.quad, quad))
-    return polygon_iou(word.quad, quad) > 0 and normalize_text(word.text) == normalize_text(text)
+    return polygon_iou(word.quad, quad) > 0 and normalize_word(word.text) == normalize_word(text)
 
 
 def plain_quad_crop(image: np.ndarray, page: DetectedPage, quad: np.ndarray) -> Optional[np.ndarray]:
@@ -102,7 +102,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 crops = [(text, plain_quad_crop(image, page, quad)) for (text, image, quad), page in items]
                 crops = [(text, c) for text, c in crops if c is not None]
                 reads = recognizer([c for _, c in crops])
-                plain = sum(normalize_text(r.text) == normalize_text(text) for (text, _), r in zip(crops, reads))
+                plain = sum(normalize_word(r.text) == normalize_word(text) for (text, _), r in zip(crops, reads))
                 print(f"| {name} | {kind}, plain quad crop of the same region | {plain} | {len(items)} |",
                       flush=True)
     return 0

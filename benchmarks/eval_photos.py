@@ -17,8 +17,9 @@ from pathlib import Path
 
 from _machine import cpu_name  # benchmarks/_machine.py
 
+from recognizer import RecognizerOptions  # noqa: E402
 from pipeline import Pipeline, PipelineOptions
-from pipeline.evaluate import Counts, load_gt_jsonl, match_image
+from pipeline.evaluation.icdar import Counts, load_gt_jsonl, match_image
 
 
 def main() -> None:
@@ -39,7 +40,7 @@ def main() -> None:
     folder = Path(args.folder)
     gt = load_gt_jsonl(folder / "gt.jsonl")
     names = sorted(gt)[: args.limit]
-    opts = PipelineOptions(recognizer=args.recognizer, model=args.model, device=args.device)
+    opts = PipelineOptions(recognizer=RecognizerOptions(name=args.recognizer, model=args.model), device=args.device)
     det = opts.detector
     if args.canvas_size:
         det = dataclasses.replace(det, canvas_size=args.canvas_size)

@@ -3,7 +3,7 @@
 from .columns import ColumnOptions, merge_letter_columns
 from .craft import CraftDetector, CraftOptions, default_craft_weights
 from .rectify import RectifyOptions, rectify, rectify_all
-from .types import Crop, Detection
+from .types import Crop, Detection, Detector
 
 __all__ = [
     "ColumnOptions",
@@ -11,6 +11,7 @@ __all__ = [
     "CraftOptions",
     "Crop",
     "Detection",
+    "Detector",
     "RectifyOptions",
     "default_craft_weights",
     "merge_letter_columns",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Detection", "Crop"]
+__all__ = ["Detection", "Crop", "Detector"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,3 +60,14 @@ class Crop:
 
 def _round(points: np.ndarray) -> list:
     return [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(points).reshape(-1, 2)]
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Maps RGB uint8 ``(H, W, 3)`` images to one list of :class:`Detection` per image: list in, list out."""
+
+    #: e.g. "craft:craft_mlt_25k.pth@1280/text0.6/link0.5/low0.35"
+    name: str
+
+    def __call__(self, images: Sequence[np.ndarray]) -> List[List[Detection]]:
+        ...

@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from pipeline.synthetic import Scene, TextItem, render_scene
+from pipeline.data.synthetic import Scene, TextItem, render_scene
 
 WIDTH, HEIGHT = 1280, 853  # px, a 3:2 photo
 

@@ -6,10 +6,10 @@
 ...     print(line.text, line.score)
 """
 
-from .assemble import AssembleOptions, assemble_blocks, assemble_lines
-from .core import Pipeline, PipelineOptions
-from .imageio import ImageReadError, find_images, read_image
-from .types import Block, Line, PageResult, Word
+from pipeline.assemble import AssembleOptions, assemble_blocks, assemble_lines
+from pipeline.core import Pipeline, PipelineOptions
+from pipeline.imageio import ImageReadError, find_images, read_image
+from pipeline.types import Block, Line, PageResult, Word
 
 __all__ = [
     "AssembleOptions",

@@ -16,7 +16,7 @@ import numpy as np
 
 from detectors.geometry import oriented_box, quad_direction, quad_size
 
-from .types import Block, Line, Word
+from pipeline.types import Block, Line, Word
 
 __all__ = ["AssembleOptions", "assemble_lines", "assemble_blocks"]
 

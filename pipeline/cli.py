@@ -10,7 +10,7 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import COMMANDS
+    from pipeline.commands import COMMANDS
 
     parser = argparse.ArgumentParser(
         prog="sceneocr",

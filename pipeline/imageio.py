@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "ImageReadError",
+    "READ_ERRORS",
     "ImageSource",
     "find_images",
     "read_image",
@@ -88,6 +89,11 @@ class ImageReadError(ValueError):
     def __init__(self, message: str, path: Optional[Union[str, "os.PathLike[str]"]] = None) -> None:
         super().__init__(message)
         self.path = None if path is None else str(path)
+
+
+# what reading one image may raise; each becomes that image's error record (one tuple for every caller)
+READ_ERRORS: Tuple[type, ...] = (ImageReadError, FileNotFoundError, IsADirectoryError, PermissionError, TypeError,
+                                 OSError)
 
 
 def read_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -16,7 +16,7 @@ down. Geometry picks the candidates, the recognizer's confidence decides:
   upright) may hold letters stacked one below the other (hotel and shop
   signs): it is also read *stacked*. The warp is turned so the column stands
   upright, cut into letter cells and laid out as one horizontal word
-  (:func:`pipeline.stacked.restack_column`); a column with fewer than two
+  (:func:`detectors.stacked.restack_column`); a column with fewer than two
   letter cells gets no stacked reading.
 
 The best-scoring reading wins, the default keeping ties (an alternative must
@@ -43,21 +43,18 @@ top-right to its bottom-right corner, as for a word turned by -90).
 
 from __future__ import annotations
 
-import dataclasses
 import unicodedata
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-import numpy as np
 
 from detectors.geometry import quad_angle, quad_size
+from detectors.turns import stack_crop, turn_crop
 from detectors.types import Crop, Detection
 from recognizer.types import Recognition, Recognizer
 
-from .stacked import restack_column
 
-__all__ = ["OrientationOptions", "candidate_angles", "stacked_angle", "turn_crop", "stack_crop",
-           "choose_orientations"]
+__all__ = ["OrientationOptions", "candidate_angles", "stacked_angle", "choose_orientations"]
 
 
 @dataclass(frozen=True)
@@ -122,40 +119,6 @@ def stacked_angle(detection: Detection, options: OrientationOptions = Orientatio
         return None
     # the warp's top edge runs at theta: turning it by theta brings the image's up to the crop's top
     return {0: 0, 1: 90, -1: -90, 2: 180, -2: 180}[k]
-
-
-def stack_crop(crop: Crop, angle: int) -> Optional[Tuple[Crop, float]]:
-    """The crop read as stacked letters: turned by ``angle`` to stand the column upright, then restacked.
-
-    Returns ``(stacked crop, letter spacing)``: the crop has ``stacked=True``, ``angle`` the turn, its
-    image one horizontal word (:func:`pipeline.stacked.restack_column`) and its quad reading down the
-    column (the upright column's quad rolled by one corner: top-right, bottom-right, bottom-left,
-    top-left); the spacing is :attr:`pipeline.stacked.Restacked.spacing`. ``None`` when the column holds
-    fewer than two letter cells.
-    """
-    up = turn_crop(crop, angle)
-    restacked = restack_column(up.image)
-    if restacked is None:
-        return None
-    det = dataclasses.replace(up.detection, quad=np.roll(up.detection.quad, -1, axis=0))
-    return dataclasses.replace(up, image=restacked.image, detection=det, stacked=True), restacked.spacing
-
-
-def turn_crop(crop: Crop, angle: int) -> Crop:
-    """The crop turned counter-clockwise by ``angle`` (0, 90, 180, -90), its quad re-ordered to match.
-
-    The quad keeps the project convention for the new reading direction: turning
-    the image by +90 makes the old right side the top, so the corners roll by one.
-    """
-    k = {0: 0, 90: 1, 180: 2, -90: 3, 270: 3}[int(angle)]
-    if k == 0:
-        return crop
-    image = np.ascontiguousarray(np.rot90(crop.image, k))
-    quad = np.roll(crop.detection.quad, -k, axis=0)
-    det = dataclasses.replace(crop.detection, quad=quad)
-    angle = (crop.angle + 90.0 * k) % 360.0
-    angle = angle - 360.0 if angle > 180.0 else angle
-    return dataclasses.replace(crop, image=image, detection=det, angle=angle)
 
 
 def choose_orientations(crops: Sequence[Crop], recognizer: Recognizer,

@@ -13,7 +13,9 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["Word", "Line", "Block", "PageResult"]
+from detectors.types import Crop
+
+__all__ = ["Word", "Line", "Block", "PageResult", "DetectedPage"]
 
 
 def _points(points: np.ndarray) -> list:
@@ -226,3 +228,15 @@ class PageResult:
 def _key(line_dict: Mapping[str, Any]) -> str:
     """Identity of a line record (two identical lines in one image are interchangeable)."""
     return json.dumps(line_dict, sort_keys=True)
+
+
+@dataclass(frozen=True, eq=False)
+class DetectedPage:
+    """One image between detection and recognition: its size and upright word crops."""
+
+    image: str
+    width: int
+    height: int
+    crops: Tuple[Crop, ...]
+    # seconds per stage so far (filled in as the page moves on)
+    timings: Dict[str, float] = field(default_factory=dict)

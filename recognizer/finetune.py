@@ -14,17 +14,19 @@ construction here:
 
 Training: AdamW (no weight decay on biases and norms), linear warm-up then cosine decay, gradient accumulation,
 gradient clipping, bf16 autocast on GPUs that support it, scene-text augmentations (:class:`AugmentOptions`),
-word accuracy on the validation sets with the ``eval-rec`` protocol (:func:`pipeline.rec_eval.evaluate`) every
-``eval_every`` steps, the best model kept in ``out``.
+validation every ``eval_every`` steps through a callback that scores the model being trained (``sceneocr finetune``
+passes word accuracy on the ``--val`` sets with the ``eval-rec`` protocol), the best model kept in ``out``.
 
 Resumable: every ``checkpoint_every`` steps ``out/checkpoint/`` receives the weights, AdamW's state, the step and
 the RNG states (written to a temporary folder, then renamed, so a kill never leaves half a checkpoint). The same
 call again continues from there. The sample order and each sample's augmentation are functions of
 ``(seed, step)``, so a resumed run sees exactly the batches an uninterrupted run would have seen.
 
->>> from pipeline.rec_eval import load_crop_set                                          # doctest: +SKIP
+>>> from recognizer.crops import load_crop_set                                           # doctest: +SKIP
 >>> opts = FinetuneOptions(base="microsoft/trocr-base-str", out="runs/shop-signs", steps=2000)  # doctest: +SKIP
->>> result = finetune(opts, [load_crop_set("crops/train")], [load_crop_set("crops/val")])     # doctest: +SKIP
+>>> val = load_crop_set("crops/val")                                                      # doctest: +SKIP
+>>> score = lambda rec: my_word_accuracy(rec, val)                                        # doctest: +SKIP
+>>> result = finetune(opts, [load_crop_set("crops/train")], score)                        # doctest: +SKIP
 >>> result.best_accuracy                                                                  # doctest: +SKIP
 0.93
 """
@@ -317,7 +319,7 @@ def _batch_indices(step: int, micro: int, batch_size: int, grad_accum: int, n: i
 
 
 class _ModelRecognizer:
-    """The model being trained behind the ``Recognizer`` protocol, for :func:`pipeline.rec_eval.evaluate`.
+    """The model being trained behind the ``Recognizer`` protocol, for the validation callback.
 
     Greedy decoding with the checkpoint's generation config, as ``sceneocr read`` decodes by default.
     """
@@ -415,12 +417,16 @@ def _write_json(path: Path, data: Dict[str, Any]) -> None:
 def finetune(
     options: FinetuneOptions,
     train_sets: Sequence[Any],
-    val_sets: Sequence[Any] = (),
+    validate: Optional[Callable[[Any], float]] = None,
     *,
     log: Optional[Callable[[str], None]] = None,
     on_step: Optional[Callable[[TrainState], None]] = None,
 ) -> FinetuneResult:
-    """Fine-tune ``options.base`` on ``train_sets`` (``pipeline.rec_eval.CropSet``), keeping the best on ``val_sets``.
+    """Fine-tune ``options.base`` on ``train_sets`` (:class:`recognizer.crops.CropSet`), keeping the best model.
+
+    validate: scores the model being trained, given as a :class:`recognizer.types.Recognizer`, in [0, 1] (higher
+    is better; e.g. word accuracy on held-out crops); called every ``options.eval_every`` steps and at the end.
+    The best-scoring model is kept in ``out``; without ``validate`` the final model is.
 
     log: receives progress lines (default: stderr). on_step: called after every optimizer step (after any
     checkpoint of that step), e.g. to stop early by raising. Running the same call again after an interruption
@@ -480,7 +486,7 @@ def finetune(
     _write_json(out / RECIPE_FILE, {"options": recipe, "special_ids": ids, "train_crops": len(samples),
                                     "total_steps": total, "warmup_steps": warmup,
                                     "train_sets": [str(getattr(s, "source", "")) for s in train_sets],
-                                    "val_sets": [str(getattr(s, "source", "")) for s in val_sets]})
+                                    "validated": validate is not None})
     if step == 0:
         say(f"finetune: {len(samples)} crops, {total} steps of {per_step} crops, warm-up {warmup}, "
             f"peak lr {options.lr:g}, device {device}")
@@ -488,18 +494,12 @@ def finetune(
     recognizer = _ModelRecognizer(model, processor, device, autocast, options.eval_batch_size,
                                   options.max_new_tokens)
 
-    def evaluate_now() -> Optional[float]:
-        from pipeline.rec_eval import evaluate
-
-        if not val_sets:
-            return None
+    def evaluate_now() -> float:
         model.eval()
-        n = correct = 0
-        for s in val_sets:
-            report = evaluate(recognizer, s, batch_size=max(options.eval_batch_size, 256))
-            n, correct = n + report.n, correct + report.correct
-        model.train()
-        return correct / n if n else 0.0
+        try:
+            return float(validate(recognizer))
+        finally:
+            model.train()
 
     def save_checkpoint() -> None:
         tmp = out / f".{CHECKPOINT_DIR}.tmp"
@@ -564,7 +564,7 @@ def finetune(
                 eta = (total - step) / rate if rate > 0 else 0.0
                 line = (f"finetune: step {step}/{total} loss {np.mean(losses):.4f} tok-acc {tok_acc:.3f} "
                         f"lr {lr:.2e} {rate:.2f} steps/s ETA {eta / 60:.1f} min")
-            if val_sets and (step % options.eval_every == 0 or step == total):
+            if validate is not None and (step % options.eval_every == 0 or step == total):
                 acc = evaluate_now()
                 improved = best_acc is None or acc > best_acc
                 if improved:
@@ -577,7 +577,7 @@ def finetune(
                                          "lr": lr, "val_accuracy": acc}) + "\n")
             if line:
                 say(line)
-            if not val_sets and step == total:
+            if validate is None and step == total:
                 _save_model(model, processor, out)
             if step % options.checkpoint_every == 0 or step == total:
                 save_checkpoint()

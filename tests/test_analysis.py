@@ -1,10 +1,10 @@
-"""pipeline.analysis: P/R at detection-score thresholds, reliability bins, misses (pure, tiny inputs)."""
+"""pipeline.evaluation.analysis: P/R at detection-score thresholds, reliability bins, misses (pure, tiny inputs)."""
 
 import numpy as np
 import pytest
 
 from detectors.geometry import box_to_quad
-from pipeline.analysis import (
+from pipeline.evaluation.analysis import (
     MISREAD,
     MISSED,
     Miss,
@@ -16,8 +16,8 @@ from pipeline.analysis import (
     reliability_bins,
     worst_misses,
 )
-from pipeline.evaluate import GTWord, evaluate, match_image
-from pipeline.synthetic import TextItem, render_scene
+from pipeline.evaluation.icdar import GTWord, evaluate_photos, match_image
+from pipeline.data.synthetic import TextItem, render_scene
 from pipeline.types import Line, PageResult, Word
 
 
@@ -64,7 +64,7 @@ def test_predictions_from_pages_feeds_evaluate():
              "b": PageResult(image="b", error="zero-byte file")}
     pred = predictions_from_pages(pages)
     assert pred["a"][1] == ["Shop"] and pred["b"] == ([], [])
-    report = evaluate({"a": [gt("shop", 0, 0, 40, 10)], "b": []}, pred)
+    report = evaluate_photos({"a": [gt("shop", 0, 0, 40, 10)], "b": []}, pred)
     assert report.scores()["e2e_hmean"] == 1.0
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from pipeline.cli import main
-from pipeline.synthetic import TextItem, render_scene
+from pipeline.data.synthetic import TextItem, render_scene
 
 REPO = Path(__file__).resolve().parents[1]
 

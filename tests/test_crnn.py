@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pipeline.synthetic import render_word
+from pipeline.data.synthetic import render_word
 from recognizer import Recognition
 
 WORDS = ["STREET", "Coffee", "2026", "Open", "Pharmacy", "BUS", "Station", "Hotel", "EXIT"]

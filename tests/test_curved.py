@@ -7,8 +7,8 @@ from conftest import shared_path
 from detectors import Detection, RectifyOptions, rectify
 from detectors.curved import curvature, polygon_boundaries, unwarp_polygon
 from detectors.geometry import box_to_quad
-from pipeline.evaluate import normalize_text
-from pipeline.synthetic_hard import CURVE_SHAPES, render_curved_word
+from pipeline.evaluation.text import normalize_word
+from pipeline.data.hard import CURVE_SHAPES, render_curved_word
 
 WORDS = ("STATION", "Market", "COFFEE", "Bakery", "Theatre", "GARDEN", "Central", "Pizza", "LIBRARY",
          "Harbour", "Museum", "Express")
@@ -63,8 +63,8 @@ def test_crnn_reads_rectified_curved_words_and_far_fewer_plain_quad_crops(craft,
                 continue
             det = max(dets, key=lambda d: float(np.ptp(d.quad[:, 0])))
             reads = crnn([rectify(cw.image, det, curved_opts).image, rectify(cw.image, det, plain_opts).image])
-            ok_curved += normalize_text(reads[0].text) == normalize_text(word)
-            ok_plain += normalize_text(reads[1].text) == normalize_text(word)
+            ok_curved += normalize_word(reads[0].text) == normalize_word(word)
+            ok_plain += normalize_word(reads[1].text) == normalize_word(word)
     assert ok_curved >= 0.9 * n, f"rectified {ok_curved}/{n}"
     assert ok_curved >= ok_plain + 0.3 * n, f"rectified {ok_curved}/{n}, plain quad {ok_plain}/{n}"
 

@@ -5,8 +5,8 @@ import pytest
 
 from detectors import CraftDetector, CraftOptions, Detection, rectify
 from detectors.geometry import polygon_iou, quad_angle, signed_area
-from pipeline.evaluate import GTWord, match_image
-from pipeline.synthetic import TextItem, random_scene, render_scene
+from pipeline.evaluation.icdar import GTWord, match_image
+from pipeline.data.synthetic import TextItem, random_scene, render_scene
 
 
 def test_word_recall_on_rendered_scenes_with_angles_and_scales(craft):

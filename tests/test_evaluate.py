@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from detectors.geometry import box_to_quad
-from pipeline.evaluate import (
+from pipeline.evaluation.icdar import (
     Counts,
     GTWord,
-    evaluate,
+    evaluate_photos,
     image_key,
     load_gt,
     load_icdar_txt,
@@ -97,7 +97,7 @@ def test_predictions_from_read_records_and_missing_images(tmp_path):
     preds = load_predictions(pred_path)
     assert set(preds) == {"img_1", "img_9"} and preds["img_9"] == ([], [])
     gt = {"img_1": [GTWord(box_to_quad(0, 0, 100, 20), "hello")], "img_2": [GTWord(box_to_quad(0, 0, 50, 20), "shop")]}
-    report = evaluate(gt, preds)
+    report = evaluate_photos(gt, preds)
     assert report.missing == ("img_2",) and report.extra == ("img_9",)
     assert (report.counts.det_tp, report.counts.det_pred, report.counts.det_gt) == (1, 1, 2)
     assert report.scores()["e2e_recall"] == pytest.approx(0.5)

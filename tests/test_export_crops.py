@@ -12,11 +12,11 @@ from PIL import Image
 
 from detectors.rectify import rectify
 from detectors.types import Detection
-from pipeline.export_crops import ExportOptions, export_crops, labelstudio_regions
-from pipeline.formats import to_labelstudio
+from pipeline.data.export_crops import ExportOptions, export_crops, labelstudio_regions
+from pipeline.output.formats import to_labelstudio
 from pipeline.imageio import read_image
-from pipeline.rec_eval import load_crop_set
-from pipeline.synthetic import TextItem, render_scene
+from recognizer.crops import load_crop_set
+from pipeline.data.synthetic import TextItem, render_scene
 from pipeline.types import Line, PageResult, Word
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.rec_eval import evaluate, load_crop_set
-from pipeline.synthetic import render_word
+from pipeline.evaluation.words import evaluate_words, pooled_accuracy
+from recognizer.crops import load_crop_set
+from pipeline.data.synthetic import render_word
 from recognizer.finetune import (AugmentOptions, FinetuneOptions, TrainState, _batch_indices, _pad_labels,
                                  augment_crop, encode_labels, finetune, lr_at, special_ids)
 
@@ -110,16 +111,16 @@ def test_training_lowers_the_loss_raises_accuracy_and_loads_for_read(base, crops
     from recognizer import build_recognizer
 
     crops = load_crop_set(crops_dir)
-    start = evaluate(build_recognizer("trocr", model=base, device="cpu"), crops).accuracy
+    start = evaluate_words(build_recognizer("trocr", model=base, device="cpu"), crops).accuracy
     states = []
-    result = finetune(_options(base, tmp_path / "out"), [crops], [crops], log=lambda m: None,
+    result = finetune(_options(base, tmp_path / "out"), [crops], lambda rec: pooled_accuracy(rec, [crops]), log=lambda m: None,
                       on_step=states.append)
     assert result.steps == 60 and result.resumed_from == 0
     assert np.mean([s.loss for s in states[-5:]]) < 0.5 * np.mean([s.loss for s in states[:5]])
     assert result.best_accuracy is not None and result.best_accuracy >= 0.9
     # the saved model, loaded as `sceneocr read --recognizer trocr --model OUT` loads it
     rec = build_recognizer("trocr", model=str(result.out), device="cpu")
-    end = evaluate(rec, crops).accuracy
+    end = evaluate_words(rec, crops).accuracy
     assert start <= 0.2 and end >= 0.9, (start, end)
     gen = json.loads((result.out / "generation_config.json").read_text())
     assert (gen["decoder_start_token_id"], gen["eos_token_id"], gen["pad_token_id"]) == (2, 2, 1)

@@ -14,10 +14,10 @@ from PIL import Image
 
 from detectors import Detection
 from pipeline.assemble import assemble_blocks, assemble_lines
-from pipeline.formats import (LABEL_STUDIO_CONFIG, open_page_writer, to_hocr, to_labelstudio,
+from pipeline.output.formats import (LABEL_STUDIO_CONFIG, open_page_writer, to_hocr, to_labelstudio,
                               to_labelstudio_tasks, to_text)
-from pipeline.overlay import draw_svg, save_svg, score_color
-from pipeline.synthetic import TextItem, render_scene
+from pipeline.output.overlay import draw_svg, save_svg, score_color
+from pipeline.data.synthetic import TextItem, render_scene
 from pipeline.types import PageResult, Word
 from recognizer import Recognition
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from pipeline.assemble import assemble_blocks, assemble_lines
-from pipeline.synthetic import Scene, TextItem, perspective_scene, random_scene, render_scene
+from pipeline.data.synthetic import Scene, TextItem, perspective_scene, random_scene, render_scene
 from pipeline.types import Word
 
 W, H = 800, 600

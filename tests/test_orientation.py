@@ -5,9 +5,10 @@ import pytest
 
 from detectors import Crop, Detection, rectify
 from detectors.geometry import box_to_quad, polygon_iou, quad_angle
-from pipeline.evaluate import normalize_text
-from pipeline.orientation import OrientationOptions, candidate_angles, choose_orientations, turn_crop
-from pipeline.synthetic_hard import render_oriented_word
+from pipeline.evaluation.text import normalize_word
+from detectors.turns import turn_crop
+from pipeline.orientation import OrientationOptions, candidate_angles, choose_orientations
+from pipeline.data.hard import render_oriented_word
 from recognizer.types import Recognition
 
 
@@ -83,7 +84,7 @@ def test_words_turned_by_90_degrees_are_read_and_their_quads_follow_the_text(cra
         dets = craft([o.image])[0]
         pairs = choose_orientations([rectify(o.image, d) for d in dets], crnn)
         crop, rec = max(pairs, key=lambda p: polygon_iou(p[0].detection.quad, o.quad))
-        assert normalize_text(rec.text) == normalize_text(word), (rotation, word, rec.text)
+        assert normalize_word(rec.text) == normalize_word(word), (rotation, word, rec.text)
         # the chosen quad starts at the text's own top-left corner
         assert np.linalg.norm(crop.detection.quad[0] - o.quad[0]) < 12, (rotation, word)
 
@@ -96,7 +97,7 @@ def test_upside_down_words_are_mostly_turned_back(craft, crnn):
         dets = craft([o.image])[0]
         pairs = choose_orientations([rectify(o.image, d) for d in dets], crnn, OrientationOptions(recheck_below=1.01))
         crop, rec = max(pairs, key=lambda p: polygon_iou(p[0].detection.quad, o.quad))
-        if normalize_text(rec.text) == normalize_text(word):
+        if normalize_word(rec.text) == normalize_word(word):
             right += 1
             assert crop.angle == 180.0
             assert np.linalg.norm(crop.detection.quad[0] - o.quad[0]) < 12
@@ -128,6 +129,6 @@ def test_ppocr_reads_words_turned_by_90_degrees_either_way(craft, ppocr):
             o = render_oriented_word(word, rotation=rotation, seed=i)
             pairs = choose_orientations([rectify(o.image, d) for d in craft([o.image])[0]], ppocr)
             crop, rec = max(pairs, key=lambda p: polygon_iou(p[0].detection.quad, o.quad))
-            right += normalize_text(rec.text) == normalize_text(word)
+            right += normalize_word(rec.text) == normalize_word(word)
     # measured 12 / 12 (with a min_gain head start for the downward reading: 9 of these 12)
     assert right >= 11, f"{right}/12"

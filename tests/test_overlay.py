@@ -1,4 +1,4 @@
-"""pipeline.overlay: outlines, labels and the score colour scale on synthetic pages."""
+"""pipeline.output.overlay: outlines, labels and the score colour scale on synthetic pages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.overlay import draw_overlay, save_overlay, score_color
+from pipeline.output.overlay import draw_overlay, save_overlay, score_color
 from pipeline.types import Line, PageResult, Word
 
 H, W = 120, 200

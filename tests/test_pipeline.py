@@ -8,6 +8,7 @@ from PIL import Image
 
 from detectors import Detection
 from detectors.geometry import box_to_quad
+from recognizer import RecognizerOptions
 from pipeline import PageResult, Pipeline, PipelineOptions
 from recognizer import Recognition
 
@@ -101,12 +102,12 @@ def test_recognizer_returning_wrong_count_is_an_error():
 
 
 def test_from_options_builds_named_stages_without_loading():
-    ocr = Pipeline.from_options(PipelineOptions(recognizer="crnn", device="cpu"))
+    ocr = Pipeline.from_options(PipelineOptions(recognizer=RecognizerOptions(name="crnn"), device="cpu"))
     assert ocr.recognizer.name == "crnn:english_g2"
     assert ocr.detector.options.device == "cpu"
     assert ocr.detector._net is None and ocr.recognizer._model is None
     with pytest.raises(ValueError, match="unknown recognizer"):
-        Pipeline.from_options(PipelineOptions(recognizer="tesseract"))
+        Pipeline.from_options(PipelineOptions(recognizer=RecognizerOptions(name="tesseract")))
 
 
 def test_upside_down_reading_is_chosen_and_recorded():

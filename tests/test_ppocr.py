@@ -171,11 +171,12 @@ def test_input_order_is_kept(ppocr):
 
 def test_svt_accuracy_matches_rapidocr_one_at_a_time(ppocr):
     svt_train = shared_path("crops", "svt_train")
-    from pipeline.rec_eval import evaluate, load_labelled_crops
+    from pipeline.evaluation.words import evaluate_words
+    from recognizer.crops import load_labelled_crops
 
     items = load_labelled_crops(svt_train)[:100]
-    ours = evaluate(ppocr, items)
-    theirs = evaluate(RapidOCRRecognizer().load(), items)
+    ours = evaluate_words(ppocr, items)
+    theirs = evaluate_words(RapidOCRRecognizer().load(), items)
     assert ours.accuracy >= 0.85
     assert abs(ours.correct - theirs.correct) <= 1
     differing = sum(a.text != b.text for a, b in zip(ours.predictions, theirs.predictions))

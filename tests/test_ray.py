@@ -6,7 +6,6 @@ for the whole module. Skipped as a whole where the ``ray`` extra is not installe
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -20,8 +19,9 @@ from PIL import Image
 # the shard and listing code reads through pyarrow, which comes with the extra
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
 
+from recognizer import RecognizerOptions  # noqa: E402
 from pipeline import Pipeline, PipelineOptions  # noqa: E402
-from pipeline.ray_engine import (  # noqa: E402
+from pipeline.run.ray_engine import (  # noqa: E402
     CORRUPT_SUFFIX,
     STAGING_DIR,
     RayOptions,
@@ -31,12 +31,12 @@ from pipeline.ray_engine import (  # noqa: E402
     run_ray,
     scan_shards,
 )
-from pipeline.stream import stream_pages  # noqa: E402
-from pipeline.synthetic import TextItem, render_scene  # noqa: E402
+from pipeline.run.stream import stream_pages  # noqa: E402
+from pipeline.data.synthetic import TextItem, render_scene  # noqa: E402
 from recognizer.ppocr import ppocr_available  # noqa: E402
 
 # small photos keep CRAFT fast on 2 shared cores; ppocr batches never change a result
-OPTIONS = PipelineOptions(recognizer="ppocr", device="cpu")
+OPTIONS = PipelineOptions(recognizer=RecognizerOptions(name="ppocr"), device="cpu")
 WORDS = [("OPEN", "BAKERY"), ("BUS STOP", "42"), ("NO PARKING",), ("TAXI", "HOTEL"), ("EXIT",)]
 
 
@@ -142,6 +142,7 @@ def test_ray_job_gives_the_single_machine_records(ray_cluster, photos, reference
 
 
 def test_rerun_reads_only_the_missing_images_via_the_command(ray_cluster, photos, reference, tmp_path):
+    from pipeline.cli import build_parser
     from pipeline.commands.read import run
 
     out = tmp_path / "out"
@@ -153,10 +154,8 @@ def test_rerun_reads_only_the_missing_images_via_the_command(ray_cluster, photos
     (out / STAGING_DIR / "old").mkdir(parents=True)
     (out / STAGING_DIR / "old" / "f.jsonl").write_text(json.dumps(reference[labels[3]]) + "\n")
 
-    args = argparse.Namespace(paths=[str(photos)], out=str(out), engine="ray", address=None, format=None,
-                              overlay_dir=None, recognizer="ppocr", model=None, device="cpu", batch_size=32,
-                              beams=1, case="keep", canvas_size=None, workers=2, crops_per_step=128,
-                              overwrite=False, quiet=True)
+    args = build_parser().parse_args(["read", str(photos), "--out", str(out), "--engine", "ray",
+                                      "--recognizer", "ppocr", "--device", "cpu", "--quiet"])
     assert run(args) == 0
     got = [r["image"] for r in read_results(str(out))]
     assert sorted(got) == labels                        # every image exactly once

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.rec_eval import (CropSet, EvalReport, evaluate, load_crop_set, load_labelled_crops, load_lmdb_crops,
-                                normalize_word, normalize_word_cased)
+from pipeline.evaluation.text import normalize_word, normalize_word_cased
+from pipeline.evaluation.words import WordReport, evaluate_words
+from recognizer.crops import CropSet, load_crop_set, load_labelled_crops, load_lmdb_crops
 from recognizer.types import Recognition
 
 
@@ -87,8 +88,8 @@ def test_evaluate_counts_normalised_matches_in_chunks(tmp_path):
     # right (case differs), right (space dropped), right (hyphen dropped), wrong, wrong
     fake = FakeRecognizer({10: "living", 11: "315KM", 12: "CocaCola", 13: "opem", 14: ""})
     progress: List[tuple] = []
-    report = evaluate(fake, load_labelled_crops(folder), batch_size=2, progress=lambda d, t: progress.append((d, t)))
-    assert isinstance(report, EvalReport)
+    report = evaluate_words(fake, load_labelled_crops(folder), batch_size=2, progress=lambda d, t: progress.append((d, t)))
+    assert isinstance(report, WordReport)
     assert (report.n, report.correct) == (5, 3)
     assert report.accuracy == pytest.approx(0.6)
     assert fake.calls == [2, 2, 1]
@@ -106,7 +107,7 @@ def test_evaluate_counts_normalised_matches_in_chunks(tmp_path):
 
 
 def test_evaluate_empty_and_wrong_count(tmp_path):
-    assert evaluate(FakeRecognizer({}), []).n == 0
+    assert evaluate_words(FakeRecognizer({}), []).n == 0
 
     class Short(FakeRecognizer):
         def __call__(self, crops):
@@ -114,7 +115,7 @@ def test_evaluate_empty_and_wrong_count(tmp_path):
 
     folder = _make_folder(tmp_path, "0.png\tx\n", ["0.png"])
     with pytest.raises(RuntimeError, match="returned 0 recognitions for 1 crops"):
-        evaluate(Short({}), load_labelled_crops(folder))
+        evaluate_words(Short({}), load_labelled_crops(folder))
 
 
 def test_normalize_word_cased():
@@ -150,7 +151,7 @@ def test_lmdb_set_is_read_and_scored_like_a_folder(tmp_path):
     assert isinstance(crops, CropSet) and crops.kind == "lmdb" and len(crops) == 5
     assert crops.items[2] == (db / "image-000000003", "Coca-Cola")
     fake = FakeRecognizer({10: "LIVING", 11: "315km", 12: "coca cola", 13: "OPEN", 14: "CAFÉ"})
-    report = evaluate(fake, crops, batch_size=2)
+    report = evaluate_words(fake, crops, batch_size=2)
     assert fake.calls == [2, 2, 1]
     assert [p.correct for p in report.predictions] == [True, True, True, True, True]
     assert [p.correct_cased for p in report.predictions] == [True, False, False, False, False]
@@ -169,8 +170,8 @@ def test_folder_set_and_plain_items_agree(tmp_path):
     names = [f"{i}.png" for i in range(3)]
     folder = _make_folder(tmp_path, "".join(f"{n}\tW{i}\n" for i, n in enumerate(names)), names)
     fake = FakeRecognizer({10: "w0", 11: "W1", 12: "x"})
-    a = evaluate(fake, load_crop_set(folder))
-    b = evaluate(fake, load_labelled_crops(folder))
+    a = evaluate_words(fake, load_crop_set(folder))
+    b = evaluate_words(fake, load_labelled_crops(folder))
     assert a.predictions == b.predictions and (a.correct, a.correct_cased) == (2, 1)
 
 
@@ -190,8 +191,10 @@ def test_eval_rec_command_prints_both_accuracies_per_set_and_overall(tmp_path, m
     fake = FakeRecognizer({10: "ONE", 11: "TWO", 12: "tree"})
     built = {}
 
-    def build(name, **kwargs):
-        built.update(kwargs, name=name)
+    def build(options, **kwargs):
+        import dataclasses
+
+        built.update(dataclasses.asdict(options))
         return fake
 
     monkeypatch.setattr(recognizer, "build_recognizer", build)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.synthetic import TextItem, render_scene
+from pipeline.data.synthetic import TextItem, render_scene
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from pipeline.synthetic import TextItem, render_scene
+from pipeline.data.synthetic import TextItem, render_scene
 from pipeline.types import PageResult
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "result.schema.json"

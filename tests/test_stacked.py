@@ -10,10 +10,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from detectors import ColumnOptions, Crop, Detection, merge_letter_columns
 from detectors.geometry import box_to_quad, order_quad, polygon_iou, quad_angle
-from pipeline.evaluate import normalize_text
-from pipeline.orientation import OrientationOptions, choose_orientations, stack_crop, stacked_angle
-from pipeline.stacked import ink_mask, letter_cells, restack_column
-from pipeline.synthetic_hard import render_stacked_word
+from pipeline.evaluation.text import normalize_word
+from detectors.turns import stack_crop
+from pipeline.orientation import OrientationOptions, choose_orientations, stacked_angle
+from detectors.stacked import ink_mask, letter_cells, restack_column
+from pipeline.data.hard import render_stacked_word
 from recognizer.types import Recognition
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "result.schema.json"
@@ -287,7 +288,7 @@ def test_stacked_signs_are_read_as_stacked_words_and_captions_stay_flat(rec_name
     for sign, page in zip(signs, pages):
         assert page.error is None
         word = max(page.words, key=lambda w: polygon_iou(w.quad, sign.quad))
-        if normalize_text(word.text) == normalize_text(sign.text) and word.stacked:
+        if normalize_word(word.text) == normalize_word(sign.text) and word.stacked:
             right += 1
             assert word.angle == -90.0, sign.text
             # the quad reads down the column: its first edge runs from the top-right to the bottom-right
@@ -297,7 +298,7 @@ def test_stacked_signs_are_read_as_stacked_words_and_captions_stay_flat(rec_name
             n_captions += 1
             got = max(page.words, key=lambda w: polygon_iou(w.quad, cw.quad))
             assert polygon_iou(got.quad, cw.quad) > 0.5 and not got.stacked and got.angle == 0.0, cw.text
-            captions_right += normalize_text(got.text) == normalize_text(cw.text)
+            captions_right += normalize_word(got.text) == normalize_word(cw.text)
     # measured: 6 of 6 stacked words and 6 of 6 captions with either recognizer
     assert right >= 5, f"{rec_name}: {right}/{len(signs)} stacked words"
     assert captions_right >= n_captions - 1, f"{rec_name}: {captions_right}/{n_captions} captions"
@@ -337,8 +338,8 @@ def test_export_cuts_each_word_as_the_recognizer_saw_it(signs, detected, craft, 
     # stacked columns, flat captions and a word turned on its side: the exported crop of each word is
     # the very image whose reading became the word (restacked, turned), not a plain warp of its quad
     from pipeline.core import Pipeline
-    from pipeline.export_crops import LabelledRegion, region_crop
-    from pipeline.synthetic_hard import render_oriented_word
+    from pipeline.data.export_crops import LabelledRegion, region_crop
+    from pipeline.data.hard import render_oriented_word
 
     turned = render_oriented_word("Bakery", rotation=270, seed=3)  # reads top to bottom: warped upside down
     rec = _Recording(crnn)

@@ -6,9 +6,9 @@ import json
 import pytest
 
 from pipeline import Pipeline
-from pipeline.progress import Progress, format_duration
-from pipeline.results_file import ResultsFile
-from pipeline.stream import StreamOptions, stream_pages
+from pipeline.commands.progress import Progress, format_duration
+from pipeline.run.results_file import ResultsFile
+from pipeline.run.stream import StreamOptions, stream_pages
 from test_pipeline import FakeDetector, FakeRecognizer, coloured
 
 

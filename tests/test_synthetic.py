@@ -13,7 +13,7 @@ import shapely
 from PIL import ImageFont
 from shapely.geometry import Polygon
 
-from pipeline.synthetic import STREET_WORDS, Scene, TextItem, random_scene, render_scene, render_word
+from pipeline.data.synthetic import STREET_WORDS, Scene, TextItem, random_scene, render_scene, render_word
 
 GT_JSONL = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos_gt" / "icdar2015_train_toy" / "gt.jsonl"
 

@@ -1,4 +1,4 @@
-"""pipeline.viz: tiles, grids, plots and inline JPEGs are PIL images of the promised size and content."""
+"""pipeline.evaluation.viz: tiles, grids, plots and inline JPEGs are PIL images of the promised size and content."""
 
 import io
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.viz import (
+from pipeline.evaluation.viz import (
     BLUE,
     GREY,
     RED,

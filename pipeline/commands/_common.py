@@ -9,18 +9,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Set
 
 if TYPE_CHECKING:  # pragma: no cover
+    from recognizer import RecognizerOptions
     from recognizer.types import Recognizer
 
-    from ..core import PipelineOptions
+    from pipeline.core import PipelineOptions
 
 __all__ = [
     "LOAD_ERRORS",
     "add_recognizer_arguments",
     "complain",
+    "exit_status",
     "find_images_or_complain",
     "load_recognizer",
     "pipeline_options",
     "positive_int",
+    "recognizer_options",
+    "run_summary",
     "progress",
     "unique_name",
 ]
@@ -52,8 +56,19 @@ def complain(message: object, status: int = 2) -> int:
     return status
 
 
+def run_summary(done: int, skipped: int, failed: int, seconds: float, what: str = "") -> str:
+    """The closing line of read / recognize / the Ray engine: ``sceneocr: [what: ]N done, N skipped, N failed in S s``."""
+    head = f"{what}: " if what else ""
+    return f"sceneocr: {head}{done} done, {skipped} skipped, {failed} failed in {seconds:.1f} s"
+
+
+def exit_status(done: int, skipped: int, failed: int) -> int:
+    """0 when something was done, or everything was already done; else 1 (every input failed, or none)."""
+    return 0 if done > 0 or (skipped > 0 and failed == 0) else 1
+
+
 def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
-    """--recognizer, --model, --device, --batch-size, --beams and --case, as every model command takes them."""
+    """The recognizer's options, as every model command takes them (mapped by :func:`recognizer_options`)."""
     from recognizer import RECOGNIZERS
 
     parser.add_argument("--recognizer", choices=RECOGNIZERS, default="auto",
@@ -67,6 +82,30 @@ def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TrOCR beam search width (default 1: greedy; the TrOCR paper used 10)")
     parser.add_argument("--case", choices=("keep", "lower", "upper"), default="keep",
                         help="TrOCR output case (the -str checkpoints answer in upper case)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                        help="TrOCR precision (auto: bf16/fp16 on CUDA, fp32 on the CPU)")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=24, metavar="N",
+                        help="TrOCR: most tokens per word, end-of-sequence included (default 24)")
+    parser.add_argument("--compile", action="store_true", help="TrOCR: torch.compile the encoder (CUDA only)")
+    parser.add_argument("--threads", type=int, default=0, metavar="N",
+                        help="inference threads per model (default 0: the runtime's choice)")
+    parser.add_argument("--min-width", type=positive_int, default=320, metavar="PX",
+                        help="PP-OCR: narrowest network input (default 320, rapidocr's exact results)")
+    parser.add_argument("--no-quantize", dest="quantize", action="store_false",
+                        help="CRNN: no dynamic int8 quantisation (readings no longer depend on batch-mates)")
+    parser.add_argument("--crnn-weights", metavar="PATH", help="CRNN: english_g2.pth (default: the offline package's)")
+
+
+def recognizer_options(args: argparse.Namespace) -> "RecognizerOptions":
+    """The RecognizerOptions of the command-line options that :func:`add_recognizer_arguments` adds."""
+    from recognizer import RecognizerOptions
+
+    if args.threads < 0:
+        raise ValueError(f"--threads must be >= 0, got {args.threads}")
+    return RecognizerOptions(name=args.recognizer, device=args.device, batch_size=args.batch_size, model=args.model,
+                             num_beams=args.beams, case=args.case, precision=args.precision,
+                             compile=args.compile, max_new_tokens=args.max_new_tokens, threads=args.threads,
+                             min_width=args.min_width, quantize=args.quantize, weights=args.crnn_weights)
 
 
 def load_recognizer(args: argparse.Namespace) -> Optional["Recognizer"]:
@@ -74,8 +113,7 @@ def load_recognizer(args: argparse.Namespace) -> Optional["Recognizer"]:
     from recognizer import build_recognizer
 
     try:
-        rec = build_recognizer(args.recognizer, model=args.model, device=args.device,
-                               batch_size=args.batch_size, num_beams=args.beams, case=args.case)
+        rec = build_recognizer(recognizer_options(args))
         load = getattr(rec, "load", None)
         if load is not None:
             load()
@@ -87,10 +125,9 @@ def load_recognizer(args: argparse.Namespace) -> Optional["Recognizer"]:
 
 def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
     """The PipelineOptions of `sceneocr read`'s options (local and Ray engines alike)."""
-    from ..core import PipelineOptions
+    from pipeline.core import PipelineOptions
 
-    options = PipelineOptions(recognizer=args.recognizer, model=args.model, device=args.device,
-                              batch_size=args.batch_size, num_beams=args.beams, case=args.case)
+    options = PipelineOptions(recognizer=recognizer_options(args), device=args.device)
     if args.canvas_size:
         options = dataclasses.replace(options, detector=dataclasses.replace(options.detector,
                                                                             canvas_size=args.canvas_size))
@@ -99,7 +136,7 @@ def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
 
 def find_images_or_complain(paths: Sequence[str]) -> Optional[List[Path]]:
     """The images under ``paths``; None (after saying why) when a path is missing or none is found."""
-    from ..imageio import find_images
+    from pipeline.imageio import find_images
 
     try:
         found = find_images(paths)

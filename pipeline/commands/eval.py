@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from pipeline.commands._common import complain
+
 
 def add_parser(sub) -> None:
     ev = sub.add_parser(
@@ -23,15 +25,14 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate, load_gt, load_predictions
+    from pipeline.evaluation.icdar import evaluate_photos, load_gt, load_predictions
 
     try:
         gt = load_gt(args.gt)
         pred = load_predictions(args.pred)
     except (ValueError, FileNotFoundError, IsADirectoryError) as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
-        return 2
-    report = evaluate(gt, pred)
+        return complain(exc)
+    report = evaluate_photos(gt, pred)
     if report.missing:
         print(f"sceneocr: {len(report.missing)} ground-truth image(s) have no prediction (scored as empty): "
               + ", ".join(report.missing[:5]) + (" ..." if len(report.missing) > 5 else ""), file=sys.stderr)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import List, TextIO
 
-from ._common import add_recognizer_arguments, load_recognizer, progress
+from pipeline.commands._common import complain, add_recognizer_arguments, load_recognizer, progress
 
 
 def add_parser(sub) -> None:
@@ -36,7 +35,9 @@ def _row(name: str, recognizer: str, n: int, correct: int, correct_cased: int, s
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..rec_eval import CropSet, evaluate, load_crop_set
+    from recognizer.crops import CropSet, load_crop_set
+
+    from pipeline.evaluation.words import evaluate_words
 
     # Every set is checked before the model loads: a typo in the last DIR should not cost a long run.
     sets: List[CropSet] = []
@@ -44,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             sets.append(load_crop_set(d))
         except (ValueError, FileNotFoundError, RuntimeError) as exc:
-            print(f"sceneocr: {exc}", file=sys.stderr)
-            return 2
+            return complain(exc)
     rec = load_recognizer(args)
     if rec is None:
         return 2
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     total_s = 0.0
     try:
         for name, crop_set in zip(args.dirs, sets):
-            report = evaluate(rec, crop_set, batch_size=max(args.batch_size, 256),
+            report = evaluate_words(rec, crop_set, batch_size=max(args.batch_size, 256),
                               progress=lambda done, all_: say(f"sceneocr: {name}: {done}/{all_}"))
             total_n += report.n
             total_ok += report.correct

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pipeline.commands._common import complain
+
 
 def add_parser(sub) -> None:
     ex = sub.add_parser(
@@ -25,17 +27,16 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export_crops import ExportOptions, export_crops
+    from pipeline.data.export_crops import ExportOptions, export_crops
 
     options = ExportOptions(image_root=args.image_root, use_predictions=args.use_predictions,
                             overwrite=args.overwrite)
     try:
         report = export_crops(args.source, args.out, options)
     except (OSError, ValueError) as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
-        return 2
+        return complain(exc)
     for name in report.missing_images:
-        print(f"sceneocr: image not found or unreadable: {name}", file=sys.stderr)
+        complain(f"image not found or unreadable: {name}")
     print(f"sceneocr: {report.crops} crops from {report.images} images into {report.out}"
           + (f", {report.skipped_regions} regions skipped" if report.skipped_regions else "")
           + (f", {len(report.missing_images)} images missing" if report.missing_images else ""), file=sys.stderr)

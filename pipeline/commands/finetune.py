@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import List
 
-from ._common import positive_int
+from pipeline.commands._common import complain, positive_int
 
 
 def _positive_float(text: str) -> float:
@@ -62,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     from recognizer.finetune import FinetuneOptions, finetune
     from recognizer.hub import WeightsUnavailable
 
-    from ..rec_eval import CropSet, load_crop_set
+    from recognizer.crops import CropSet, load_crop_set
+
+    from pipeline.evaluation.words import pooled_accuracy
 
     train: List[CropSet] = []
     val: List[CropSet] = []
@@ -71,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 sets.append(load_crop_set(d))
             except (ValueError, FileNotFoundError, RuntimeError) as exc:
-                print(f"sceneocr: {exc}", file=sys.stderr)
-                return 2
+                return complain(exc)
     options = FinetuneOptions(
         base=args.base, out=args.out, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
         grad_accum=args.grad_accum, lr=args.lr, warmup_steps=args.warmup_steps, label_case=args.label_case,
@@ -81,11 +81,11 @@ def run(args: argparse.Namespace) -> int:
     if args.no_augment:
         options = dataclasses.replace(options, augment=None)
     try:
-        result = finetune(options, train, val)
+        validate = (lambda rec: pooled_accuracy(rec, val)) if val else None
+        result = finetune(options, train, validate)
     except (WeightsUnavailable, FileNotFoundError, RuntimeError, ValueError) as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
-        return 2
+        return complain(exc)
     best = "" if result.best_accuracy is None else \
         f", best validation accuracy {result.best_accuracy:.4f} at step {result.best_step}"
-    print(f"sceneocr: model in {result.out} ({result.steps} steps{best})", file=sys.stderr)
+    complain(f"model in {result.out} ({result.steps} steps{best})")
     return 0

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from ._common import (LOAD_ERRORS, add_recognizer_arguments, complain, find_images_or_complain, pipeline_options,
-                      positive_int, progress, unique_name)
+from pipeline.commands._common import (LOAD_ERRORS, add_recognizer_arguments, complain, exit_status,
+                                       find_images_or_complain, pipeline_options, positive_int, progress, run_summary,
+                                       unique_name)
 
 
 def add_parser(sub) -> None:
@@ -62,15 +63,12 @@ def run(args: argparse.Namespace) -> int:
         import importlib.util
 
         if importlib.util.find_spec("ray") is None:
-            print("sceneocr: --engine ray needs Ray: pip install -e '.[ray]'", file=sys.stderr)
-            return 2
-        from ..ray_engine import run_read
-
-        return run_read(args)
-    from ..core import Pipeline
-    from ..progress import Progress
-    from ..results_file import ResultsFile
-    from ..stream import StreamOptions, stream_pages
+            return complain("--engine ray needs Ray: pip install -e '.[ray]'")
+        return _run_ray(args)
+    from pipeline.core import Pipeline
+    from pipeline.commands.progress import Progress
+    from pipeline.run.results_file import ResultsFile
+    from pipeline.run.stream import StreamOptions, stream_pages
 
     paths = find_images_or_complain(args.paths)
     if paths is None:
@@ -86,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     # other formats (and json on stdout) go through a writer; no --out and no --format: the plain listing
     writer = None
     if fmt is not None and results is None:
-        from ..formats import open_page_writer
+        from pipeline.output.formats import open_page_writer
 
         writer = open_page_writer(fmt, args.out, many=len(paths) > 1)
     labels = [str(p) for p in paths]
@@ -126,18 +124,50 @@ def run(args: argparse.Namespace) -> int:
             results.close()
         if writer is not None:
             writer.close()
-    say(f"sceneocr: {done} done, {skipped} skipped, {failed} failed "
-        f"in {time.perf_counter() - t_start:.1f} s")
-    return 0 if done > 0 or (skipped > 0 and failed == 0) else 1
+    say(run_summary(done, skipped, failed, time.perf_counter() - t_start))
+    return exit_status(done, skipped, failed)
+
+
+def _run_ray(args: argparse.Namespace) -> int:
+    """``sceneocr read PATH... --engine ray --out DIR``: the command's options mapped onto ``run_ray``."""
+    import os
+
+    from recognizer.hub import WeightsUnavailable
+
+    from pipeline.run.ray_engine import RayOptions, is_uri, run_ray
+
+    say = progress(not args.quiet)
+    if not args.out:
+        return complain("--engine ray writes JSONL shards: give --out DIR")
+    if args.overlay_dir:
+        return complain("--overlay-dir is not available with --engine ray; draw overlays from the shards "
+                        "afterwards with `sceneocr render`")
+    if args.format not in (None, "json"):
+        return complain("--engine ray writes JSON records only (--format json)")
+    if not is_uri(args.out) and os.path.isfile(args.out):
+        return complain(f"--out {args.out} is a file; --engine ray writes a directory of shards")
+    options = pipeline_options(args)
+    ray_options = RayOptions(address=args.address, overwrite=args.overwrite, progress_bars=not args.quiet)
+    try:
+        summary = run_ray(args.paths, args.out, options, ray_options, notice=say)
+    except (FileNotFoundError, WeightsUnavailable, ValueError) as exc:
+        return complain(exc)
+    except Exception as exc:  # the job itself failed (e.g. models that no actor could load)
+        return complain(f"the Ray job failed: {type(exc).__name__}: {exc}", status=1)
+    if summary.done + summary.failed + summary.skipped == 0:
+        return complain("no images found in " + ", ".join(args.paths))
+    say(run_summary(summary.done, summary.skipped, summary.failed, summary.seconds)
+        + f" ({len(summary.shards)} shard(s) in {args.out})")
+    return exit_status(summary.done, summary.skipped, summary.failed)
 
 
 def _write_overlay(page, overlay_dir: Path, used: set) -> None:
     """One PNG per image; a name already used in this run gets a numeric suffix."""
-    from ..imageio import read_image
-    from ..overlay import save_overlay
+    from pipeline.imageio import read_image
+    from pipeline.output.overlay import save_overlay
 
     name = unique_name(Path(page.image).stem, used)
     try:
         save_overlay(read_image(page.image), page, overlay_dir / (name + ".png"))
     except Exception as exc:  # an overlay must never cost the results
-        print(f"sceneocr: {page.image}: overlay not written: {exc}", file=sys.stderr)
+        complain(f"{page.image}: overlay not written: {exc}")

@@ -7,7 +7,8 @@ import sys
 import time
 from typing import Any, Dict, List, Tuple
 
-from ._common import add_recognizer_arguments, find_images_or_complain, load_recognizer, progress
+from pipeline.commands._common import (add_recognizer_arguments, complain, exit_status, find_images_or_complain, load_recognizer,
+                                       progress, run_summary)
 
 # crops read and handed to the recognizer per call: bounds the decoded images held at once
 CROPS_PER_CALL = 256
@@ -31,8 +32,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..imageio import read_image
-    from ..results_file import ResultsFile
+    from pipeline.imageio import READ_ERRORS, read_image
+    from pipeline.run.results_file import ResultsFile
 
     paths = find_images_or_complain(args.paths)
     if paths is None:
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     readable.append((len(records), read_image(path)))
                     records.append({"image": str(path)})
-                except Exception as exc:  # one bad file gives an error record; the run goes on
+                except READ_ERRORS as exc:  # one bad file gives an error record; the run goes on
                     records.append({"image": str(path), "error": str(exc)})
             recognitions = recognizer([crop for _, crop in readable]) if readable else []
             for (k, _), recognition in zip(readable, recognitions):
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             for record in records:
                 if "error" in record:
                     failed += 1
-                    print(f"sceneocr: {record['image']}: {record['error']}", file=sys.stderr)
+                    complain(f"{record['image']}: {record['error']}")
                 else:
                     done += 1
                 if results is not None:
@@ -76,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if results is not None:
             results.close()
-    say(f"sceneocr: {recognizer.name}: {done} read, {len(paths) - len(todo)} skipped, {failed} failed "
-        f"in {time.perf_counter() - t_start:.1f} s")
-    return 0 if done > 0 or (failed == 0 and todo != paths) else 1
+    skipped = len(paths) - len(todo)
+    say(run_summary(done, skipped, failed, time.perf_counter() - t_start, what=recognizer.name))
+    return exit_status(done, skipped, failed)
 
 
 __all__ = ["add_parser", "run"]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Set
 
-from ._common import unique_name
+from pipeline.commands._common import complain, unique_name
 
 
 def add_parser(sub) -> None:
@@ -40,14 +40,13 @@ def _find_image(image: str, results_dir: Path) -> Optional[Path]:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from ..imageio import ImageReadError, read_image
-    from ..overlay import save_overlay, save_svg
-    from ..types import PageResult
+    from pipeline.imageio import READ_ERRORS, read_image
+    from pipeline.output.overlay import save_overlay, save_svg
+    from pipeline.types import PageResult
 
     results = Path(args.results)
     if not results.is_file():
-        print(f"sceneocr: {results}: no such results file", file=sys.stderr)
-        return 2
+        return complain(f"{results}: no such results file")
     out_dir = Path(args.overlay_dir)
     kinds = ("png", "svg") if args.overlay_format == "both" else (args.overlay_format,)
     show = not args.no_lines
@@ -60,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
             try:
                 page = PageResult.from_dict(json.loads(text))
             except (ValueError, KeyError, TypeError) as exc:
-                print(f"sceneocr: {results}:{number}: not a result record ({exc}); skipped", file=sys.stderr)
+                complain(f"{results}:{number}: not a result record ({exc}); skipped")
                 skipped += 1
                 continue
             if page.error is not None:
-                print(f"sceneocr: {page.image}: its record is an error ({page.error}); skipped", file=sys.stderr)
+                complain(f"{page.image}: its record is an error ({page.error}); skipped")
                 skipped += 1
                 continue
             path = _find_image(page.image, results.parent)
@@ -83,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
                     linked = dataclasses.replace(page, image=str(path)) if args.link_image else page
                     save_svg(linked, out_dir / f"{name}.svg", pixels, link=args.link_image,
                              show_lines=show, show_blocks=show)
-            except (ImageReadError, ValueError, OSError) as exc:
-                print(f"sceneocr: {page.image}: overlay not written: {exc}", file=sys.stderr)
+            except (*READ_ERRORS, ValueError) as exc:
+                complain(f"{page.image}: overlay not written: {exc}")
                 skipped += 1
                 continue
             drawn += 1
-    print(f"sceneocr: {drawn} overlays drawn, {skipped} records skipped", file=sys.stderr)
+    complain(f"{drawn} overlays drawn, {skipped} records skipped")
     return 0 if drawn > 0 or skipped == 0 else 1

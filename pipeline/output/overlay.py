@@ -26,8 +26,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .imageio import read_image
-from .types import PageResult, Word
+from pipeline.imageio import read_image
+from pipeline.types import PageResult, Word
 
 __all__ = ["draw_overlay", "save_overlay", "draw_svg", "save_svg", "score_color"]
 

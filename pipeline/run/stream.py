@@ -1,7 +1,7 @@
 """Run the pipeline over many images as concurrent stages with bounded queues.
 
-    decode pool (``workers`` threads) ─▶ detector thread (CRAFT + rectification)
-        ─▶ bounded queue ─▶ caller's thread: cross-image recognition batches, assembly
+    decode pool (``workers`` threads) ─▶ detector thread (CRAFT on ``detect_batch`` consecutive images at
+        once, rectification) ─▶ bounded queue ─▶ caller's thread: cross-image recognition batches, assembly
 
 Torch, onnxruntime, OpenCV and Pillow release the GIL in their heavy parts,
 so decoding, detection and recognition overlap. Memory stays bounded by the
@@ -18,8 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator, List, Tuple, Union
 
-from .core import DetectedPage, ImageInput, Pipeline
-from .types import PageResult
+from pipeline.core import Decoded, ImageInput, Pipeline
+from pipeline.types import DetectedPage, PageResult
 
 __all__ = ["StreamOptions", "stream_pages"]
 
@@ -30,6 +30,8 @@ class StreamOptions:
     workers: int = 2
     # decoded images waiting for the detector, at most
     prefetch_images: int = 4
+    # consecutive decoded images handed to the detector together (same-size canvases share a network batch)
+    detect_batch: int = 4
     # detected pages waiting for the recognizer, at most
     detected_queue: int = 8
     # gather crops of consecutive images until at least this many, then recognise them together
@@ -83,22 +85,37 @@ def stream_pages(pipeline: Pipeline, sources: Iterable[Tuple[str, ImageInput]],
 
         feeder = threading.Thread(target=feed, name="sceneocr-feed", daemon=True)
         feeder.start()
+        batch: List[Decoded] = []  # decoded images waiting to be detected together, in input order
+
+        def flush() -> bool:
+            for item in pipeline.detect_decoded(batch):
+                if not put(item):
+                    return False
+            batch.clear()
+            return True
+
         try:
             while not stop.is_set():
                 try:
-                    label, fut = pending.get(timeout=0.1)
+                    label, fut = pending.get(timeout=0.1 if not batch else 0.0)
                 except queue.Empty:
+                    # nothing decoded is waiting: detect what there is rather than idle
+                    if batch and not flush():
+                        return
                     continue
                 if fut is _END or isinstance(fut, BaseException):
+                    if batch and not flush():
+                        return
                     put(fut)
                     return
                 decoded = fut.result()
                 if isinstance(decoded, PageResult):
-                    item = decoded
-                else:
-                    array, timings = decoded
-                    item = pipeline.detect_array(array, label, timings)
-                if not put(item):
+                    # an unreadable image keeps its place in the output order
+                    if (batch and not flush()) or not put(decoded):
+                        return
+                    continue
+                batch.append(decoded)
+                if len(batch) >= max(1, options.detect_batch) and not flush():
                     return
         except BaseException as exc:
             put(exc)

@@ -6,7 +6,7 @@ Two inputs, one output:
   line): every word with text becomes a crop labelled with that text. Useful after correcting the JSON by hand,
   or to distil a large model's readings into a smaller one.
 * A Label Studio JSON export (a list of tasks) of a project built from ``sceneocr read --format labelstudio``
-  (the OCR template :data:`pipeline.formats.LABEL_STUDIO_CONFIG`): each region's ``textarea`` transcription is
+  (the OCR template :data:`pipeline.output.formats.LABEL_STUDIO_CONFIG`): each region's ``textarea`` transcription is
   the label, its ``polygon`` or ``rectangle`` the word's place. The task's latest non-cancelled annotation is
   used; tasks nobody annotated are skipped unless ``use_predictions`` (then the pre-annotations count).
 
@@ -36,20 +36,18 @@ import numpy as np
 
 from detectors.geometry import order_quad, signed_area
 from detectors.rectify import RectifyOptions, rectify
+from detectors.turns import detected_quad, stack_crop, turn_crop
 from detectors.types import Detection
 
-from .imageio import read_image
-from .orientation import stack_crop, turn_crop
-from .rec_eval import LABELS_FILE
-from .types import PageResult
+from pipeline.imageio import read_image
+from recognizer.crops import LABELS_FILE
+from pipeline.types import PageResult
 
 __all__ = ["ExportOptions", "ExportReport", "LabelledRegion", "export_crops", "labelstudio_regions",
            "region_crop", "results_regions"]
 
 # crops go into this folder inside the output directory
 IMAGES_DIR = "images"
-# a word's recorded angle (degrees CCW) -> quarter turns, as pipeline.orientation.turn_crop counts them
-_TURNS = {0: 0, 90: 1, 180: 2, -90: 3}
 
 
 @dataclass(frozen=True)
@@ -241,10 +239,7 @@ def region_crop(image: np.ndarray, region: LabelledRegion, options: RectifyOptio
     pipeline warped it, then turned (and restacked) the same way, so margins and pixels match.
     """
     turn = int(round(region.angle))
-    if turn not in _TURNS:
-        raise ValueError(f"angle must be 0, 90, 180 or -90, got {region.angle}")
-    shift = _TURNS[turn] + (1 if region.stacked else 0)
-    detected = Detection(quad=np.roll(region.quad, shift, axis=0), polygon=region.polygon)
+    detected = Detection(quad=detected_quad(region.quad, region.angle, region.stacked), polygon=region.polygon)
     crop = rectify(image, detected, options)
     if region.stacked:
         stacked = stack_crop(crop, turn)

@@ -6,8 +6,9 @@
       ─map_batches(_write_staged)───▶ one JSONL file per batch of records, under OUT/_staging/<run>/
       ─driver──────────────────────▶ renames each reported file to OUT/part-<run>-<n>.jsonl (the commit)
 
-Each stage calls the same :class:`~pipeline.core.Pipeline` methods as the single-machine path
-(``detect`` / ``detect_array``, ``recognize``), so a record is ``PageResult.to_dict()`` of the same
+Each stage calls the same stage functions as the single-machine path (:func:`~pipeline.core.read_page`,
+:func:`~pipeline.core.detect_pages`, :func:`~pipeline.core.recognize_pages`): a detection actor holds a
+detector, a recognition actor a guarded recognizer, and a record is ``PageResult.to_dict()`` of the same
 computation; with a batch-invariant recognizer (``ppocr``) the records are equal, whatever the grouping.
 
 Exactly once. Ray retries a killed actor's tasks (Ray Data gives actor pools ``max_restarts=-1`` and
@@ -24,7 +25,6 @@ those images out of the dataset; a shard that does not parse fully (damaged outs
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -37,9 +37,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .core import Pipeline, PipelineOptions
-from .imageio import IMAGE_EXTENSIONS, find_images, read_image
-from .types import PageResult
+from detectors import CraftDetector
+from recognizer.guard import GuardedRecognizer
+
+from pipeline.core import PipelineOptions, detect_pages, read_page, recognize_pages
+from pipeline.imageio import IMAGE_EXTENSIONS, READ_ERRORS, find_images, read_image
+from pipeline.types import PageResult
 
 __all__ = [
     "CORRUPT_SUFFIX",
@@ -50,12 +53,12 @@ __all__ = [
     "RayOptions",
     "RayRunSummary",
     "ShardScan",
+    "is_uri",
     "list_images",
     "parse_shard",
     "plan_pools",
     "read_results",
     "run_ray",
-    "run_read",
     "scan_shards",
 ]
 
@@ -85,7 +88,7 @@ class RayOptions:
     cpus_per_actor: float = 1.0
     # images per detection task: small, so that images spread over all detection actors
     images_per_task: int = 4
-    # detected images whose crops are recognised together (one Pipeline.recognize call)
+    # detected images whose crops are recognised together (one recognize_pages call)
     images_per_recognition: int = 16
     # records per output shard (at most; the last shards of a run are smaller)
     records_per_shard: int = 1000
@@ -187,7 +190,7 @@ def parse_shard(data: bytes) -> Optional[List[Dict[str, Any]]]:
     return records
 
 
-def _is_uri(path: str) -> bool:
+def is_uri(path: str) -> bool:
     return "://" in path
 
 
@@ -195,7 +198,7 @@ def _filesystem(uri_or_path: str):
     """``(pyarrow filesystem, path inside it)`` for a URI or a local path."""
     import pyarrow.fs as pafs
 
-    if _is_uri(uri_or_path):
+    if is_uri(uri_or_path):
         return pafs.FileSystem.from_uri(uri_or_path)
     return pafs.LocalFileSystem(), os.path.abspath(uri_or_path)
 
@@ -272,12 +275,12 @@ def list_images(paths: Sequence[str]) -> List[str]:
     so the ``"image"`` values are the same; folders behind a URI are listed recursively for image extensions,
     hidden names skipped, in path order. Raises ``FileNotFoundError`` for a path or URI that does not exist.
     """
-    if not any(_is_uri(str(p)) for p in paths):
+    if not any(is_uri(str(p)) for p in paths):
         return [str(p) for p in find_images(list(paths))]
     labels: List[str] = []
     seen: Set[str] = set()
     for given in paths:
-        found = _list_uri(str(given)) if _is_uri(str(given)) else [str(p) for p in find_images([given])]
+        found = _list_uri(str(given)) if is_uri(str(given)) else [str(p) for p in find_images([given])]
         for label in found:
             if label not in seen:
                 seen.add(label)
@@ -306,14 +309,14 @@ def _list_uri(uri: str) -> List[str]:
 
 def _resolve_recognizer(options: PipelineOptions, notice: Callable[[str], None]) -> PipelineOptions:
     """Options naming the recognizer ``auto`` would pick here, so every actor runs the same one."""
-    if options.recognizer != "auto":
+    if options.recognizer.name != "auto":
         return options
     from recognizer import build_recognizer
 
-    rec = build_recognizer("auto", model=options.model, device="cpu", notice=notice)
+    rec = build_recognizer(dataclasses.replace(options.recognizer, device="cpu"), notice=notice)
     # the adapters live in recognizer/{trocr,ppocr,crnn}.py: the module names the choice
     name = type(rec).__module__.rsplit(".", 1)[-1]
-    return dataclasses.replace(options, recognizer=name)
+    return dataclasses.replace(options, recognizer=dataclasses.replace(options.recognizer, name=name))
 
 
 def _stage_options(options: PipelineOptions, gpus: float) -> PipelineOptions:
@@ -342,8 +345,9 @@ class _DetectStage:
     """Ray actor: image labels in, pickled ``DetectedPage`` (or error ``PageResult``) out."""
 
     def __init__(self, options: PipelineOptions):
-        self._ocr = Pipeline.from_options(options, notice=lambda _msg: None)
-        self._ocr.detector.load()  # once per actor; the recognizer of this Pipeline is never loaded
+        self._options = options
+        self._detector = CraftDetector(options.stage_options()[0])
+        self._detector.load()  # once per actor
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:
         import numpy as np
@@ -354,16 +358,17 @@ class _DetectStage:
 
     def _one(self, label: str) -> bytes:
         try:
-            if _is_uri(label):
+            if is_uri(label):
                 t0 = time.perf_counter()
                 try:
-                    array = _read_uri(label, self._ocr.options.max_pixels)
-                except (OSError, ValueError, TypeError) as exc:
-                    staged: Any = PageResult(image=label, error=str(exc))
-                else:
-                    staged = self._ocr.detect_array(array, label, {"read": time.perf_counter() - t0})
+                    decoded: Any = (label, _read_uri(label, self._options.max_pixels),
+                                    {"read": time.perf_counter() - t0})
+                except READ_ERRORS + (ValueError,) as exc:
+                    decoded = PageResult(image=label, error=str(exc))
             else:
-                staged = self._ocr.detect(label, label)  # exactly the single-machine call
+                decoded = read_page(label, label, self._options.max_pixels)  # exactly the single-machine call
+            staged = decoded if isinstance(decoded, PageResult) else \
+                detect_pages(self._detector, [decoded], self._options)[0]
         except Exception as exc:  # whatever one image does, it becomes its error record, never a failed job
             staged = PageResult(image=label, error=f"{type(exc).__name__}: {exc}")
         # crops are variable-size arrays inside frozen dataclasses: one opaque binary cell per image
@@ -374,8 +379,13 @@ class _RecognizeStage:
     """Ray actor: pickled detected pages in, JSON records out (recognition of all their crops together)."""
 
     def __init__(self, options: PipelineOptions):
-        self._ocr = Pipeline.from_options(options, notice=lambda _msg: None)
-        self._ocr.recognizer.load()
+        from recognizer import build_recognizer
+
+        self._options = options
+        self._recognizer = GuardedRecognizer(build_recognizer(options.stage_options()[1],
+                                                              notice=lambda _msg: None)).load()
+        # records name the detector the detection actors ran (same options, never loaded here)
+        self._detector_name = CraftDetector(options.stage_options()[0]).name
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:
         import numpy as np
@@ -388,9 +398,9 @@ class _RecognizeStage:
             except Exception as exc:
                 staged.append(PageResult(image=label, error=f"{type(exc).__name__}: {exc}"))
         try:
-            pages = self._ocr.recognize(staged)
+            pages = self._recognize(staged)
         except Exception:
-            # recognize() confines recognizer failures to their page; anything else: page by page
+            # recognize_pages confines recognizer failures to their page; anything else: page by page
             pages = [self._recognize_one(p) for p in staged]
         records = [json.dumps(p.to_dict(), ensure_ascii=False) for p in pages]
         timings = [json.dumps(p.timings) for p in pages]
@@ -398,9 +408,12 @@ class _RecognizeStage:
                 "error": np.array([p.error is not None for p in pages]),
                 "timings": np.array(timings, dtype=object)}
 
+    def _recognize(self, staged: List[Any]) -> List[PageResult]:
+        return recognize_pages(self._recognizer, staged, self._options, self._detector_name)
+
     def _recognize_one(self, page: Any) -> PageResult:
         try:
-            return self._ocr.recognize([page])[0]
+            return self._recognize([page])[0]
         except Exception as exc:
             return PageResult(image=page.image, error=f"{type(exc).__name__}: {exc}")
 
@@ -436,7 +449,7 @@ def run_ray(paths: Sequence[str], out: str, options: PipelineOptions = PipelineO
     :func:`read_results`. Joins (or starts) a Ray cluster per ``ray_options.address``; a cluster this call
     started is shut down at the end.
 
-    >>> s = run_ray(["photos/"], "ocr_out/", PipelineOptions(recognizer="ppocr"))   # doctest: +SKIP
+    >>> s = run_ray(["photos/"], "ocr_out/", PipelineOptions(recognizer=RecognizerOptions(name="ppocr")))   # doctest: +SKIP
     >>> s.done, s.failed, s.skipped                                                  # doctest: +SKIP
     (120, 1, 0)
     """
@@ -481,7 +494,7 @@ def run_ray(paths: Sequence[str], out: str, options: PipelineOptions = PipelineO
     try:
         ctx.enable_progress_bars = ray_options.progress_bars
         pools = plan_pools(ray.cluster_resources(), ray_options)
-        staging = _join(out if _is_uri(out) else os.path.abspath(out), f"{STAGING_DIR}/{run_id}")
+        staging = _join(out if is_uri(out) else os.path.abspath(out), f"{STAGING_DIR}/{run_id}")
         fs.create_dir(_join(root, f"{STAGING_DIR}/{run_id}"), recursive=True)
         ro = ray_options
         ds = ray.data.from_items([{"image": lb} for lb in todo],
@@ -522,47 +535,3 @@ def run_ray(paths: Sequence[str], out: str, options: PipelineOptions = PipelineO
     return RayRunSummary(run_id=run_id, done=done, failed=failed, skipped=skipped, shards=tuple(committed),
                          corrupt=scan.corrupt, seconds=time.perf_counter() - t_start, pools=pools,
                          stage_seconds=stage_seconds)
-
-
-# ------------------------------------------------------------------------------------------ the command
-
-
-def run_read(args: argparse.Namespace) -> int:
-    """``sceneocr read PATH... --engine ray --out DIR``: the command's options mapped onto :func:`run_ray`."""
-    from recognizer.hub import WeightsUnavailable
-
-    from .commands._common import pipeline_options, progress
-
-    say = progress(not args.quiet)
-    if not args.out:
-        print("sceneocr: --engine ray writes JSONL shards: give --out DIR", file=sys.stderr)
-        return 2
-    if args.overlay_dir:
-        print("sceneocr: --overlay-dir is not available with --engine ray; draw overlays from the shards "
-              "afterwards with `sceneocr render`", file=sys.stderr)
-        return 2
-    if args.format not in (None, "json"):
-        print("sceneocr: --engine ray writes JSON records only (--format json)", file=sys.stderr)
-        return 2
-    if not _is_uri(args.out) and os.path.isfile(args.out):
-        print(f"sceneocr: --out {args.out} is a file; --engine ray writes a directory of shards", file=sys.stderr)
-        return 2
-    options = pipeline_options(args)
-    ray_options = RayOptions(address=args.address, overwrite=args.overwrite, progress_bars=not args.quiet)
-    try:
-        summary = run_ray(args.paths, args.out, options, ray_options, notice=say)
-    except FileNotFoundError as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
-        return 2
-    except (WeightsUnavailable, ValueError) as exc:
-        print(f"sceneocr: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # the job itself failed (e.g. models that no actor could load)
-        print(f"sceneocr: the Ray job failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    if summary.done + summary.failed + summary.skipped == 0:
-        print("sceneocr: no images found in " + ", ".join(args.paths), file=sys.stderr)
-        return 2
-    say(f"sceneocr: {summary.done} done, {summary.skipped} skipped, {summary.failed} failed "
-        f"in {summary.seconds:.1f} s ({len(summary.shards)} shard(s) in {args.out})")
-    return 0 if summary.done > 0 or (summary.skipped > 0 and summary.failed == 0) else 1

@@ -17,20 +17,21 @@ import numpy as np
 
 from detectors.geometry import polygon_iou
 
+from pipeline.evaluation.text import normalize_word
+
 T = TypeVar("T")
 
 __all__ = [
     "GTWord",
     "Counts",
-    "EvalReport",
+    "PhotoReport",
     "match_image",
     "load_gt",
     "load_gt_jsonl",
     "load_icdar_txt",
     "load_predictions",
-    "evaluate",
+    "evaluate_photos",
     "image_key",
-    "normalize_text",
     "prf",
 ]
 
@@ -81,11 +82,6 @@ def prf(tp: int, n_pred: int, n_gt: int) -> Tuple[float, float, float]:
     return p, r, h
 
 
-def normalize_text(text: str) -> str:
-    """Lower-case letters and digits only (the field's word-accuracy protocol)."""
-    return "".join(c for c in text.lower() if c.isalnum())
-
-
 def _inside_share(pred: np.ndarray, region: np.ndarray) -> float:
     from shapely.geometry import Polygon
 
@@ -130,11 +126,11 @@ def match_image(gt: Sequence[GTWord], pred_quads: Sequence[np.ndarray],
 
     e2e_tp = e2e_pred = e2e_gt = 0
     if pred_texts is not None:
-        dc = [g.ignore or len(normalize_text(g.text)) < E2E_MIN_CHARS for g in gt]
+        dc = [g.ignore or len(normalize_word(g.text)) < E2E_MIN_CHARS for g in gt]
         care_e, keep_e = split(dc)
-        keep_e = [j for j in keep_e if normalize_text(texts[j])]  # empty reads are no prediction
+        keep_e = [j for j in keep_e if normalize_word(texts[j])]  # empty reads are no prediction
         m = _one_to_one([np.asarray(g.quad, dtype=np.float64) for g in care_e], [preds[j] for j in keep_e])
-        e2e_tp = sum(normalize_text(care_e[i].text) == normalize_text(texts[keep_e[j]]) for i, j in m)
+        e2e_tp = sum(normalize_word(care_e[i].text) == normalize_word(texts[keep_e[j]]) for i, j in m)
         e2e_pred, e2e_gt = len(keep_e), len(care_e)
     return Counts(det_tp, det_pred, det_gt, e2e_tp, e2e_pred, e2e_gt)
 
@@ -236,7 +232,7 @@ def load_predictions(path: str | Path) -> Dict[str, Tuple[List[np.ndarray], List
 
 
 @dataclass(frozen=True)
-class EvalReport:
+class PhotoReport:
     """Scores of predictions against ground truth, over all images.
 
     counts: summed :class:`Counts`; per_image: counts by image key.
@@ -253,13 +249,13 @@ class EvalReport:
         return self.counts.scores()
 
 
-def evaluate(gt: Mapping[str, Sequence[GTWord]],
-             predictions: Mapping[str, Tuple[Sequence[np.ndarray], Sequence[str]]]) -> EvalReport:
+def evaluate_photos(gt: Mapping[str, Sequence[GTWord]],
+             predictions: Mapping[str, Tuple[Sequence[np.ndarray], Sequence[str]]]) -> PhotoReport:
     """Score ``predictions`` (from :func:`load_predictions`) against ``gt`` (from :func:`load_gt`).
 
     >>> from detectors.geometry import box_to_quad
     >>> g = {"a": [GTWord(box_to_quad(0, 0, 40, 10), "shop")]}
-    >>> evaluate(g, {"a": ([box_to_quad(1, 0, 40, 10)], ["SHOP"])}).scores()["e2e_hmean"]
+    >>> evaluate_photos(g, {"a": ([box_to_quad(1, 0, 40, 10)], ["SHOP"])}).scores()["e2e_hmean"]
     1.0
     """
     per_image: Dict[str, Counts] = {}
@@ -271,4 +267,4 @@ def evaluate(gt: Mapping[str, Sequence[GTWord]],
         total = total + c
     missing = tuple(k for k in sorted(gt) if k not in predictions)
     extra = tuple(k for k in sorted(predictions) if k not in gt)
-    return EvalReport(total, per_image, missing, extra)
+    return PhotoReport(total, per_image, missing, extra)

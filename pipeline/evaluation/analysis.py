@@ -1,9 +1,9 @@
 """What went wrong, in numbers: precision/recall against a detection-score threshold, recognition
 reliability (accuracy against confidence), and the ground-truth words sceneocr missed or misread.
 
-Pure functions over results and ground truth; scoring follows :mod:`pipeline.evaluate` (ICDAR 2015
+Pure functions over results and ground truth; scoring follows :mod:`pipeline.evaluation.icdar` (ICDAR 2015
 protocol: one-to-one matching at IoU >= 0.5, ``###`` regions don't-care, texts compared on lower-cased
-letters and digits). The notebooks in ``notebooks/`` draw these with :mod:`pipeline.viz`.
+letters and digits). The notebooks in ``notebooks/`` draw these with :mod:`pipeline.evaluation.viz`.
 
 >>> from detectors.geometry import box_to_quad
 >>> gt = {"a": [GTWord(box_to_quad(0, 0, 40, 10), "shop")]}
@@ -23,9 +23,10 @@ from detectors.geometry import oriented_box, polygon_iou
 from detectors.rectify import RectifyOptions, rectify
 from detectors.types import Detection
 
-from .evaluate import IOU_THRESHOLD, Counts, GTWord, match_image, normalize_text
-from .synthetic import Scene
-from .types import PageResult, Word
+from pipeline.evaluation.icdar import IOU_THRESHOLD, Counts, GTWord, match_image
+from pipeline.evaluation.text import normalize_word
+from pipeline.data.synthetic import Scene
+from pipeline.types import PageResult, Word
 
 __all__ = [
     "MISSED",
@@ -53,7 +54,7 @@ MISS_CROP_HEIGHT_PX = 64
 class ThresholdPoint:
     """Scores when only words with ``det_score >= threshold`` are kept.
 
-    counts: detection and end-to-end counts summed over the images (:class:`~pipeline.evaluate.Counts`).
+    counts: detection and end-to-end counts summed over the images (:class:`~pipeline.evaluation.icdar.Counts`).
     """
 
     threshold: float
@@ -88,7 +89,7 @@ class Miss:
     image: the image's key (as in the ground-truth mapping).
     gt: the ground-truth word (its quad: pixels of that image).
     kind: :data:`MISSED` (no prediction matched it one-to-one at IoU >= 0.5) or :data:`MISREAD`
-        (matched, but the text differs after :func:`~pipeline.evaluate.normalize_text`).
+        (matched, but the text differs after :func:`~pipeline.evaluation.text.normalize_word`).
     text: what the matched prediction read (misread), or what the most overlapping prediction read
         (missed; ``""`` when nothing overlaps it).
     score: that prediction's recognition score in [0, 1] (0.0 when there is none).
@@ -115,12 +116,12 @@ class Miss:
 
 def predictions_from_pages(pages: Mapping[str, PageResult]) -> Dict[str, Tuple[List[np.ndarray], List[str]]]:
     """``{image key: (quads, texts)}`` of every word of each page, the input of
-    :func:`pipeline.evaluate.evaluate`; a page with ``error`` set has no words."""
+    :func:`pipeline.evaluation.icdar.evaluate`; a page with ``error`` set has no words."""
     return {key: ([w.quad for w in page.words], [w.text for w in page.words]) for key, page in pages.items()}
 
 
 def gt_from_scene(scene: Scene) -> List[GTWord]:
-    """Ground truth of a rendered scene (:mod:`pipeline.synthetic`): one :class:`GTWord` per word, in
+    """Ground truth of a rendered scene (:mod:`pipeline.data.synthetic`): one :class:`GTWord` per word, in
     reading order, quads as float64 ``(4, 2)`` pixels, none of them don't-care."""
     return [GTWord(np.asarray(w.quad, dtype=np.float64), w.text) for w in scene.words]
 
@@ -136,7 +137,7 @@ def pr_at_thresholds(
     words: ``{image key: predicted words}`` (``PageResult.words``), scored by their ``det_score``.
     thresholds: detection scores in [0, 1]; a word is kept at threshold ``t`` when ``det_score >= t``.
 
-    Every threshold re-runs the one-to-one matching of :func:`~pipeline.evaluate.match_image` on the
+    Every threshold re-runs the one-to-one matching of :func:`~pipeline.evaluation.icdar.match_image` on the
     kept words (dropping a word can free its GT word for another), so each point is exactly what the
     protocol would score had the detector stopped there. Returns one point per threshold, in order.
     """
@@ -231,7 +232,7 @@ def find_misses(
     for i, g in enumerate(care):
         if i in matches:
             j, value = matches[i]
-            if normalize_text(words[j].text) == normalize_text(g.text):
+            if normalize_word(words[j].text) == normalize_word(g.text):
                 continue
             kind = MISREAD
         else:

@@ -1,6 +1,6 @@
 """Rendered hard cases with exact ground truth: curved words, vertical and upside-down words.
 
-Companion of :mod:`pipeline.synthetic` (same fonts, colours and coordinate convention: pixel ``(col, row)``
+Companion of :mod:`pipeline.data.synthetic` (same fonts, colours and coordinate convention: pixel ``(col, row)``
 centred at ``x = col, y = row``; angles in degrees, counter-clockwise on screen).
 
 * :func:`render_curved_word`: a word whose letters follow an arc (up or down) or a wave, each glyph turned
@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .synthetic import SceneWord, TextItem, _load_font, render_scene
+from pipeline.data.synthetic import SceneWord, TextItem, _load_font, render_scene
 
 __all__ = ["CurvedWord", "OrientedWord", "StackedSign", "CURVE_SHAPES", "render_curved_word",
            "render_oriented_word", "render_stacked_word"]
@@ -242,7 +242,7 @@ def render_stacked_word(
 
     font_size: FreeType em size in px of both. line_spacing: baseline-to-baseline distance of the stacked
     letters, in font sizes. The caption panel stands two font sizes clear of the column's panel, level with
-    the column's middle. background / seed / noise_std: as :func:`pipeline.synthetic.render_scene`.
+    the column's middle. background / seed / noise_std: as :func:`pipeline.data.synthetic.render_scene`.
     """
     if not text.strip() or any(c.isspace() for c in text):
         raise ValueError(f"a stacked word is one word, got {text!r}")

@@ -27,7 +27,7 @@ import numpy as np
 
 from detectors.geometry import quad_angle
 
-from .types import Block, PageResult
+from pipeline.types import Block, PageResult
 
 __all__ = [
     "FORMATS",

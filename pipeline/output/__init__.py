@@ -1,0 +1,1 @@
+"""What the pipeline's results become: text, hOCR, Label Studio, ALTO, PAGE, and overlays (PNG, SVG)."""

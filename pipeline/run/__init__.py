@@ -1,0 +1,1 @@
+"""Running the pipeline over many images: concurrent stages in one process, resumable results files, Ray Data."""
