@@ -15,11 +15,12 @@ import numpy as np
 
 from detectors.types import Crop
 
-__all__ = ["Word", "Line", "Block", "PageResult", "DetectedPage"]
+__all__ = ["Word", "Line", "Block", "PageResult", "DetectedPage", "points_to_json"]
 
 
-def _points(points: np.ndarray) -> list:
-    return [[round(float(x), 1), round(float(y), 1)] for x, y in np.asarray(points).reshape(-1, 2)]
+def points_to_json(points: np.ndarray, decimals: int = 1) -> list:
+    """``(N, 2)`` pixel coordinates -> JSON ``[[x, y], ...]``, rounded to ``decimals`` (records use 0.1 px)."""
+    return [[round(float(x), decimals), round(float(y), decimals)] for x, y in np.asarray(points).reshape(-1, 2)]
 
 
 def _array(points: Any) -> np.ndarray:
@@ -58,10 +59,10 @@ class Word:
             "text": self.text,
             "score": round(float(self.score), 4),
             "det_score": round(float(self.det_score), 4),
-            "quad": _points(self.quad),
+            "quad": points_to_json(self.quad),
         }
         if self.polygon is not None:
-            out["polygon"] = _points(self.polygon)
+            out["polygon"] = points_to_json(self.polygon)
         out["char_scores"] = [round(float(s), 4) for s in self.char_scores]
         out["angle"] = round(float(self.angle), 1)
         if self.stacked:
@@ -111,7 +112,7 @@ class Line:
         return {
             "text": self.text,
             "score": round(self.score, 4),
-            "quad": _points(self.quad),
+            "quad": points_to_json(self.quad),
             "words": [w.to_dict() for w in self.words],
         }
 
@@ -144,7 +145,7 @@ class Block:
         return "\n".join(line.text for line in self.lines)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"quad": _points(self.quad), "lines": [line.to_dict() for line in self.lines]}
+        return {"quad": points_to_json(self.quad), "lines": [line.to_dict() for line in self.lines]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Block":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Optional, Set
@@ -42,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pipeline.imageio import READ_ERRORS, read_image
     from pipeline.output.overlay import save_overlay, save_svg
+    from pipeline.run.results_file import read_jsonl
     from pipeline.types import PageResult
 
     results = Path(args.results)
@@ -52,40 +52,39 @@ def run(args: argparse.Namespace) -> int:
     show = not args.no_lines
     used: Set[str] = set()
     drawn = skipped = 0
-    with results.open(encoding="utf-8") as fh:
-        for number, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-            try:
-                page = PageResult.from_dict(json.loads(text))
-            except (ValueError, KeyError, TypeError) as exc:
-                complain(f"{results}:{number}: not a result record ({exc}); skipped")
-                skipped += 1
-                continue
-            if page.error is not None:
-                complain(f"{page.image}: its record is an error ({page.error}); skipped")
-                skipped += 1
-                continue
-            path = _find_image(page.image, results.parent)
-            if path is None:
-                print(f"sceneocr: {page.image}: image file not found (looked in the current folder and in "
-                      f"{results.parent}); skipped", file=sys.stderr)
-                skipped += 1
-                continue
-            try:
-                pixels = read_image(path)
-                name = unique_name(Path(page.image).stem, used)
-                if "png" in kinds:
-                    save_overlay(pixels, page, out_dir / f"{name}.png", show_lines=show)
-                if "svg" in kinds:
-                    # link by the path found, so the link works wherever the record's path was relative to
-                    linked = dataclasses.replace(page, image=str(path)) if args.link_image else page
-                    save_svg(linked, out_dir / f"{name}.svg", pixels, link=args.link_image,
-                             show_lines=show, show_blocks=show)
-            except (*READ_ERRORS, ValueError) as exc:
-                complain(f"{page.image}: overlay not written: {exc}")
-                skipped += 1
-                continue
-            drawn += 1
+    for number, record in read_jsonl(results):
+        try:
+            if isinstance(record, ValueError):
+                raise record
+            page = PageResult.from_dict(record)
+        except (ValueError, KeyError, TypeError) as exc:
+            complain(f"{results}:{number}: not a result record ({exc}); skipped")
+            skipped += 1
+            continue
+        if page.error is not None:
+            complain(f"{page.image}: its record is an error ({page.error}); skipped")
+            skipped += 1
+            continue
+        path = _find_image(page.image, results.parent)
+        if path is None:
+            print(f"sceneocr: {page.image}: image file not found (looked in the current folder and in "
+                  f"{results.parent}); skipped", file=sys.stderr)
+            skipped += 1
+            continue
+        try:
+            pixels = read_image(path)
+            name = unique_name(Path(page.image).stem, used)
+            if "png" in kinds:
+                save_overlay(pixels, page, out_dir / f"{name}.png", show_lines=show)
+            if "svg" in kinds:
+                # link by the path found, so the link works wherever the record's path was relative to
+                linked = dataclasses.replace(page, image=str(path)) if args.link_image else page
+                save_svg(linked, out_dir / f"{name}.svg", pixels, link=args.link_image,
+                         show_lines=show, show_blocks=show)
+        except (*READ_ERRORS, ValueError) as exc:
+            complain(f"{page.image}: overlay not written: {exc}")
+            skipped += 1
+            continue
+        drawn += 1
     complain(f"{drawn} overlays drawn, {skipped} records skipped")
     return 0 if drawn > 0 or skipped == 0 else 1

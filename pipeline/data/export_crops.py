@@ -41,6 +41,7 @@ from detectors.types import Detection
 
 from pipeline.imageio import read_image
 from recognizer.crops import LABELS_FILE
+from pipeline.run.results_file import read_jsonl
 from pipeline.types import PageResult
 
 __all__ = ["ExportOptions", "ExportReport", "LabelledRegion", "export_crops", "labelstudio_regions",
@@ -98,21 +99,16 @@ def results_regions(path: Union[str, "os.PathLike[str]"]) -> Iterator[LabelledRe
 
     An unfinished last line (a run killed while writing) is ignored.
     """
-    with open(path, encoding="utf-8") as fh:
-        for raw in fh:
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                continue
-            page = PageResult.from_dict(record)
-            if page.error is not None:
-                continue
-            for word in page.words:
-                label = _clean_label(word.text)
-                if label:
-                    yield LabelledRegion(page.image, word.quad, label, word.polygon, word.angle, word.stacked)
+    for _, record in read_jsonl(path):
+        if isinstance(record, ValueError):
+            continue
+        page = PageResult.from_dict(record)
+        if page.error is not None:
+            continue
+        for word in page.words:
+            label = _clean_label(word.text)
+            if label:
+                yield LabelledRegion(page.image, word.quad, label, word.polygon, word.angle, word.stacked)
 
 
 def _percent_points(value: Mapping[str, Any], width: float, height: float) -> np.ndarray:

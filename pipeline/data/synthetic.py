@@ -35,6 +35,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from pipeline.types import points_to_json
+
 __all__ = [
     "SceneWord",
     "Scene",
@@ -138,7 +140,7 @@ class Scene:
             "words": [
                 {
                     "text": w.text,
-                    "quad": [[round(float(x), 2), round(float(y), 2)] for x, y in w.quad],
+                    "quad": points_to_json(w.quad, decimals=2),
                     "ignore": False,
                 }
                 for w in self.words

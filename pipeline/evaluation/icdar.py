@@ -8,7 +8,6 @@ don't-care there.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
@@ -18,6 +17,7 @@ import numpy as np
 from detectors.geometry import polygon_iou
 
 from pipeline.evaluation.text import normalize_word
+from pipeline.run.results_file import read_jsonl
 
 T = TypeVar("T")
 
@@ -151,14 +151,13 @@ def load_gt_jsonl(path: str | Path) -> Dict[str, List[GTWord]]:
 def _read_jsonl(path: str | Path, parse: Callable[[Any], Tuple[str, T]], what: str) -> Iterator[Tuple[str, T]]:
     """``parse(record)`` for each non-blank line of a JSON-lines file; a line that fails raises
     ``ValueError("PATH:LINE: not WHAT (...)")``."""
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                yield parse(json.loads(line))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise ValueError(f"{path}:{n}: not {what} ({exc})") from exc
+    for n, value in read_jsonl(path):
+        try:
+            if isinstance(value, ValueError):
+                raise value
+            yield parse(value)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{path}:{n}: not {what} ({exc})") from exc
 
 
 def load_icdar_txt(path: str | Path) -> List[GTWord]:

@@ -4,6 +4,8 @@ Each record is one line, written with a single ``write`` and flushed, so a
 killed run leaves at most one torn line at the end. Opening the file again
 cuts such a torn tail off and reports which images are already done, so a
 re-run appends exactly the missing ones: none lost, none twice.
+
+:func:`read_jsonl` is the one reader of JSON-lines files (results, ground truth) for everyone else.
 """
 
 from __future__ import annotations
@@ -11,9 +13,25 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Set, Union
+from typing import Any, Dict, Iterator, Optional, Set, Tuple, Union
 
-__all__ = ["ResultsFile"]
+__all__ = ["ResultsFile", "read_jsonl"]
+
+
+def read_jsonl(path: Union[str, "os.PathLike[str]"]) -> Iterator[Tuple[int, Any]]:
+    """``(line number, value)`` for each non-blank line of a JSON-lines file, numbers from 1.
+
+    A line that is not JSON gives ``(number, exc)`` with the ``json.JSONDecodeError`` as the value, so each
+    caller decides: skip it (a torn last line), or stop with ``PATH:LINE`` in the message.
+    """
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, exc
 
 
 class ResultsFile:
