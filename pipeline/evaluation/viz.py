@@ -1,8 +1,9 @@
-"""Pictures of what sceneocr sees, as PIL images: captioned crop tiles, image grids and simple line / bar
-plots, drawn with Pillow alone (no plotting library needed), for notebooks and reports.
+"""Pictures of what sceneocr sees, as PIL images: captioned crop tiles and image grids (drawn with Pillow)
+and simple line / bar plots (drawn with matplotlib), for notebooks and reports.
 
 Every function returns a new RGB ``PIL.Image``; inputs are PIL images or RGB uint8 arrays ``(H, W, 3)``
-(as :func:`~pipeline.imageio.read_image` returns them). Text uses Pillow's bundled TrueType font (Latin).
+(as :func:`~pipeline.imageio.read_image` returns them). Tiles and grids use Pillow's bundled TrueType font
+(Latin), plots matplotlib's.
 
 >>> import numpy as np
 >>> tile = caption_tile(np.zeros((20, 60, 3), np.uint8), ["EXIT", "0.98"], width=120)
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -52,10 +53,16 @@ _GRID: RGB = (225, 225, 225)
 _TILE_BACKGROUND: RGB = (245, 245, 245)
 # caption font size, px
 _CAPTION_PX = 13
-# plot title / axis label / tick label font sizes, px
+# image grid title font size, px
 _TITLE_PX = 15
-_LABEL_PX = 13
-_TICK_PX = 11
+# plots: px per inch, so that the font sizes below (points, 1/72 inch) come out as about 15, 13 and 11 px
+_PLOT_DPI = 100
+_TITLE_PT = 11.0
+_LABEL_PT = 9.5
+_TICK_PT = 8.0
+# plots: line width and marker diameter, points
+_LINE_PT = 1.5
+_MARKER_PT = 5.0
 
 
 def _font(size: int, cache: Dict[int, ImageFont.FreeTypeFont]) -> ImageFont.FreeTypeFont:
@@ -256,32 +263,6 @@ class Series:
     bar_width: float = 0.05
 
 
-def _ticks(low: float, high: float, target: int = 5) -> List[float]:
-    """About ``target`` round tick values (steps of 1, 2 or 5 times a power of ten) in ``[low, high]``."""
-    span = high - low
-    raw = span / max(1, target)
-    power = 10.0 ** np.floor(np.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = np.ceil(low / step - 1e-9) * step
-    return [float(round(v, 10)) + 0.0 for v in np.arange(first, high + step * 1e-6, step)]
-
-
-def _tick_label(value: float) -> str:
-    return f"{value:g}"
-
-
-def _dashed_line(draw: ImageDraw.ImageDraw, a: Tuple[float, float], b: Tuple[float, float], fill: RGB,
-                 width: int, dash: float = 6.0) -> None:
-    start, end = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    length = float(np.linalg.norm(end - start))
-    if length == 0:
-        return
-    direction = (end - start) / length
-    for offset in np.arange(0.0, length, 2 * dash):
-        draw.line([tuple(start + direction * offset), tuple(start + direction * min(offset + dash, length))],
-                  fill=fill, width=width)
-
-
 def plot(
     series: Sequence[Series],
     *,
@@ -293,10 +274,10 @@ def plot(
     size: Tuple[int, int] = (480, 360),
     legend: str = "lower left",
 ) -> Image.Image:
-    """A line / bar plot of ``series`` on white: axes with round ticks and a light grid, a title, axis
-    labels and a legend.
+    """A line / bar plot of ``series`` on white, drawn by matplotlib: axes with round ticks and a light grid,
+    a title, axis labels and a legend.
 
-    x_range, y_range: data limits of the axes (points outside are clipped to the frame).
+    x_range, y_range: data limits of the axes (what lies outside is cut off at the frame).
     size: ``(width, height)`` of the image in px.
     legend: ``"lower left"``, ``"lower right"``, ``"upper left"``, ``"upper right"`` or ``"none"``.
 
@@ -315,91 +296,48 @@ def plot(
     if not (x1 > x0 and y1 > y0):
         raise ValueError(f"empty axis range: x {x_range}, y {y_range}")
     width, height = size
-    image = Image.new("RGB", (width, height), _WHITE)
-    draw = ImageDraw.Draw(image)
-    fonts: Dict[int, ImageFont.FreeTypeFont] = {}
-    title_font, label_font, tick_font = _font(_TITLE_PX, fonts), _font(_LABEL_PX, fonts), _font(_TICK_PX, fonts)
+    if width < 100 or height < 80:
+        raise ValueError(f"plot size {size} leaves no room for the data (at least 100 x 80 px)")
 
-    y_ticks, x_ticks = _ticks(y0, y1), _ticks(x0, x1)
-    tick_w = max((draw.textlength(_tick_label(v), font=tick_font) for v in y_ticks), default=0)
-    # frame of the data area, px: room for the title above, tick labels and axis labels left and below
-    left = int(8 + (_LABEL_PX + 6 if y_label else 0) + tick_w + 6)
-    top = 8 + (_TITLE_PX + 8 if title else 0)
-    right = width - 12
-    bottom = height - (8 + _TICK_PX + 6 + (_LABEL_PX + 6 if x_label else 0))
-    if right - left < 10 or bottom - top < 10:
-        raise ValueError(f"plot size {size} leaves no room for the data")
+    # imported here, not at the top: `import pipeline` stays light, and the object API (Figure on an Agg
+    # canvas) leaves pyplot's global state and backend choice alone
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    def px(x: float, y: float) -> Tuple[float, float]:
-        x = min(max(x, x0), x1)
-        y = min(max(y, y0), y1)
-        return left + (x - x0) / (x1 - x0) * (right - left), bottom - (y - y0) / (y1 - y0) * (bottom - top)
-
-    for v in y_ticks:
-        _, ty = px(x0, v)
-        draw.line([(left, ty), (right, ty)], fill=_GRID)
-        draw.text((left - 4, ty), _tick_label(v), font=tick_font, fill=_BLACK, anchor="rm")
-    for v in x_ticks:
-        tx, _ = px(v, y0)
-        draw.line([(tx, top), (tx, bottom)], fill=_GRID)
-        draw.text((tx, bottom + 4), _tick_label(v), font=tick_font, fill=_BLACK, anchor="ma")
-
+    # a hair over `size` in inches: Agg truncates width and height to whole px
+    figure = Figure(figsize=((width + 1e-3) / _PLOT_DPI, (height + 1e-3) / _PLOT_DPI), dpi=_PLOT_DPI,
+                    facecolor="white", layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    handles = []  # one legend entry per labelled series, in the order given
     for s in series:
-        points = [(float(a), float(b)) for a, b in zip(s.x, s.y)]
+        x, y = np.asarray(s.x, dtype=np.float64), np.asarray(s.y, dtype=np.float64)
+        colour = tuple(c / 255 for c in s.color)
         if s.kind == "bars":
-            for a, b in points:
-                if np.isfinite(a) and np.isfinite(b):
-                    (l, t), (r, base) = px(a - s.bar_width / 2, b), px(a + s.bar_width / 2, 0.0)
-                    draw.rectangle((l + 1, min(t, base), r - 1, max(t, base)), fill=s.color, outline=_WHITE)
-            continue
-        # a line breaks at non-finite points
-        runs: List[List[Tuple[float, float]]] = [[]]
-        for a, b in points:
-            if np.isfinite(a) and np.isfinite(b):
-                runs[-1].append(px(a, b))
-            elif runs[-1]:
-                runs.append([])
-        for run in runs:
-            if s.kind == "line" and len(run) >= 2:
-                if s.dashed:
-                    for p, q in zip(run[:-1], run[1:]):
-                        _dashed_line(draw, p, q, s.color, 2)
-                else:
-                    draw.line(run, fill=s.color, width=2, joint="curve")
-            if s.kind == "points" or s.markers:
-                for cx, cy in run:
-                    draw.ellipse((cx - 3, cy - 3, cx + 3, cy + 3), fill=s.color)
-
-    draw.rectangle((left, top, right, bottom), outline=_BLACK)
+            keep = np.isfinite(x) & np.isfinite(y)
+            artist = axes.bar(x[keep], y[keep], width=s.bar_width, color=colour, edgecolor="white",
+                              linewidth=1.0)
+        elif s.kind == "points":
+            (artist,) = axes.plot(x, y, linestyle="none", marker="o", markersize=_MARKER_PT, color=colour)
+        else:
+            # NaN points break the line, as promised by Series
+            (artist,) = axes.plot(x, y, linestyle="--" if s.dashed else "-", linewidth=_LINE_PT, color=colour,
+                                  marker="o" if s.markers else None, markersize=_MARKER_PT)
+        if s.label:
+            handles.append((artist, s.label))
+    axes.set_xlim(x0, x1)
+    axes.set_ylim(y0, y1)
+    axes.grid(True, color=tuple(c / 255 for c in _GRID), linewidth=0.8)
+    axes.set_axisbelow(True)
+    axes.tick_params(labelsize=_TICK_PT)
     if title:
-        draw.text(((left + right) / 2, 6), title, font=title_font, fill=_BLACK, anchor="ma")
+        axes.set_title(title, fontsize=_TITLE_PT)
     if x_label:
-        draw.text(((left + right) / 2, height - 6), x_label, font=label_font, fill=_BLACK, anchor="md")
+        axes.set_xlabel(x_label, fontsize=_LABEL_PT)
     if y_label:
-        # Pillow draws text horizontally only: render it on its own strip and rotate that
-        w = int(draw.textlength(y_label, font=label_font)) + 4
-        strip = Image.new("RGB", (w, _LABEL_PX + 6), _WHITE)
-        ImageDraw.Draw(strip).text((2, 1), y_label, font=label_font, fill=_BLACK, anchor="la")
-        strip = strip.rotate(90, expand=True)
-        image.paste(strip, (6, int((top + bottom) / 2 - strip.height / 2)))
-
-    labelled = [s for s in series if s.label]
-    if legend != "none" and labelled:
-        swatch, row_h = 18, _TICK_PX + 6
-        box_w = int(max(draw.textlength(s.label, font=tick_font) for s in labelled)) + swatch + 16
-        box_h = row_h * len(labelled) + 6
-        bx = left + 6 if legend.endswith("left") else right - 6 - box_w
-        by = top + 6 if legend.startswith("upper") else bottom - 6 - box_h
-        draw.rectangle((bx, by, bx + box_w, by + box_h), fill=_WHITE, outline=_GRID)
-        for k, s in enumerate(labelled):
-            cy = by + 3 + row_h * k + row_h / 2
-            if s.kind == "bars":
-                draw.rectangle((bx + 5, cy - 4, bx + 5 + swatch, cy + 4), fill=s.color)
-            elif s.kind == "points":
-                draw.ellipse((bx + 5 + swatch / 2 - 3, cy - 3, bx + 5 + swatch / 2 + 3, cy + 3), fill=s.color)
-            elif s.dashed:
-                _dashed_line(draw, (bx + 5, cy), (bx + 5 + swatch, cy), s.color, 2, dash=4)
-            else:
-                draw.line([(bx + 5, cy), (bx + 5 + swatch, cy)], fill=s.color, width=2)
-            draw.text((bx + swatch + 10, cy), s.label, font=tick_font, fill=_BLACK, anchor="lm")
-    return image
+        axes.set_ylabel(y_label, fontsize=_LABEL_PT)
+    if legend != "none" and handles:
+        axes.legend(*zip(*handles), loc=legend, fontsize=_TICK_PT, framealpha=0.9)
+    figure.canvas.draw()
+    rgba = np.asarray(figure.canvas.buffer_rgba())
+    return Image.fromarray(np.ascontiguousarray(rgba[:, :, :3]), "RGB")
