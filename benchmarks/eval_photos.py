@@ -1,30 +1,124 @@
-"""Detection and end-to-end scores plus seconds per photo on photos with word ground truth.
+"""Detection and end-to-end scores, where the points are lost, and seconds per photo, on photos with word GT.
 
-    python benchmarks/eval_photos.py ../shared/data/photos_gt/icdar2015_train_toy --recognizer ppocr
+    python benchmarks/eval_photos.py ../shared/data/photos_gt/icdar2015_train --recognizer ppocr --subset 1-500
+    python benchmarks/eval_photos.py ../shared/data/photos_gt/icdar2015_train --subset 501-1000 --json out.jsonl
 
-Prints P/R/hmean for detection (IoU >= 0.5, ``###`` don't-care) and end-to-end
-(case-insensitive letters and digits, GT words < 3 chars don't-care), the
-words found, and wall-clock seconds per photo (models loaded beforehand).
+Prints P/R/hmean for detection (IoU >= 0.5, ``###`` don't-care) and end-to-end (case-insensitive letters
+and digits, GT words < 3 chars don't-care), and the breakdown of the end-to-end care words (right / wrong
+text / merged / split / partial / missed) and of the false positives
+(:mod:`pipeline.evaluation.breakdown`). ``--json`` writes one record per photo (counts, breakdown, each GT
+word with what was read) for the evaluation notebook's worst photos.
+
+The networks' outputs are cached (:mod:`pipeline.evaluation.cache`): CRAFT heat maps per photo, keyed by
+the settings that decide them (weights, canvas size, magnification, backend, precision), and readings per
+crop (crop pixels + recognizer name). A second trial with other post-processing settings (thresholds,
+splitting, margins, lexicon) runs only the post-processing and the crops it has not read yet. Seconds per
+photo are only meaningful with ``--no-cache`` (models loaded beforehand, photos one by one as
+``sceneocr read`` runs them).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import time
 from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
 
 from _machine import cpu_name  # benchmarks/_machine.py
+from _subset import select_names  # benchmarks/_subset.py
 
-from recognizer import RecognizerOptions  # noqa: E402
+from detectors.types import Detection
 from pipeline import Pipeline, PipelineOptions
+from pipeline.core import detect_pages, read_page, recognize_pages
+from pipeline.evaluation.breakdown import Breakdown, breakdown_image
+from pipeline.evaluation.cache import HeatmapCache, RecognitionCache, crop_digest, heatmap_key
 from pipeline.evaluation.icdar import Counts, load_gt_jsonl, match_image
+from pipeline.types import PageResult
+from recognizer import Recognition, RecognizerOptions
+from recognizer.guard import GuardedRecognizer
+
+# photos whose crops are read in one recognizer call
+CHUNK_PHOTOS = 8
+
+
+class CachedHeatmapDetector:
+    """A :class:`detectors.CraftDetector` whose heat maps come from a :class:`HeatmapCache` when there.
+
+    ``sources`` (name, path) must be set to the photos of the next call, in order.
+    """
+
+    def __init__(self, inner, cache: HeatmapCache):
+        self.inner, self.cache, self.name = inner, cache, inner.name
+        self.sources: List[tuple] = []
+
+    def __call__(self, images: Sequence[np.ndarray]) -> List[List[Detection]]:
+        assert len(self.sources) == len(images)
+        maps = [self.cache.get(n, p) for n, p in self.sources]
+        todo = [i for i, m in enumerate(maps) if m is None]
+        if todo:
+            for i, m in zip(todo, self.inner.heatmaps_batch([images[i] for i in todo])):
+                maps[i] = self.cache.put(*self.sources[i], *m)
+        return [self.inner.postprocess(img, *m) for img, m in zip(images, maps)]
+
+
+class CachedRecognizer:
+    """A recognizer whose readings come from a :class:`RecognitionCache` when there (same name)."""
+
+    def __init__(self, inner, cache: RecognitionCache):
+        self.inner, self.cache, self.name = inner, cache, inner.name
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> List[Recognition]:
+        keys = [crop_digest(c) for c in crops]
+        have = self.cache.get_many(keys, self.name)
+        todo = list(dict.fromkeys(k for k in keys if k not in have))
+        if todo:
+            first = {k: i for i, k in reversed(list(enumerate(keys)))}
+            recs = self.inner([crops[first[k]] for k in todo])
+            self.cache.put_many([(k, r.text, r.score, r.char_scores) for k, r in zip(todo, recs)], self.name)
+            have.update({k: (r.text, r.score, tuple(r.char_scores)) for k, r in zip(todo, recs)})
+        return [Recognition(*have[k]) for k in keys]
+
+
+def build_options(args: argparse.Namespace) -> PipelineOptions:
+    opts = PipelineOptions(recognizer=RecognizerOptions(name=args.recognizer, model=args.model), device=args.device)
+    det = opts.detector
+    for name in ("canvas_size", "mag_ratio", "text_threshold", "link_threshold", "low_text"):
+        if getattr(args, name) is not None:
+            det = dataclasses.replace(det, **{name: getattr(args, name)})
+    rect = opts.rectify
+    if args.margin is not None:
+        rect = dataclasses.replace(rect, margin=args.margin)
+    return dataclasses.replace(opts, detector=det, rectify=rect)
+
+
+def run_cached(ocr: Pipeline, folder: Path, names: Sequence[str], cache_dir: Optional[str]) -> List[PageResult]:
+    """Every photo through the pipeline's own stage functions, networks' outputs from the caches."""
+    det = CachedHeatmapDetector(ocr.detector, HeatmapCache(heatmap_key(ocr.detector), cache_dir))
+    rec = GuardedRecognizer(CachedRecognizer(ocr.recognizer, RecognitionCache(cache_dir)))
+    out: List[PageResult] = []
+    for start in range(0, len(names), CHUNK_PHOTOS):
+        part = names[start:start + CHUNK_PHOTOS]
+        staged = []
+        for name in part:
+            decoded = read_page(str(folder / name), name)
+            if isinstance(decoded, PageResult):
+                raise SystemExit(f"{name}: {decoded.error}")
+            det.sources = [(name, str(folder / name))]
+            staged.extend(detect_pages(det, [decoded], ocr.options))
+        out.extend(recognize_pages(rec, staged, ocr.options, det.name))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder", help="folder with gt.jsonl and the photos it names")
+    ap.add_argument("--subset", default=None, help="photos by number: 1-500, 501-1000, 1-100,501-600")
+    ap.add_argument("--limit", type=int, default=None, help="at most this many photos (after --subset)")
     ap.add_argument("--recognizer", default="auto")
     ap.add_argument("--model")
     ap.add_argument("--device", default="auto")
@@ -33,44 +127,61 @@ def main() -> None:
     ap.add_argument("--text-threshold", type=float, default=None)
     ap.add_argument("--link-threshold", type=float, default=None)
     ap.add_argument("--low-text", type=float, default=None)
-    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--margin", type=float, default=None, help="crop margin, fraction of the word height")
+    ap.add_argument("--cache-dir", default=None, help="default: ~/.cache/sceneocr/eval")
+    ap.add_argument("--no-cache", action="store_true", help="run the networks on every photo (for timing)")
+    ap.add_argument("--json", help="write one JSON record per photo here")
     ap.add_argument("--show-words", action="store_true", help="print every GT word and what was read")
     args = ap.parse_args()
 
     folder = Path(args.folder)
     gt = load_gt_jsonl(folder / "gt.jsonl")
-    names = sorted(gt)[: args.limit]
-    opts = PipelineOptions(recognizer=RecognizerOptions(name=args.recognizer, model=args.model), device=args.device)
-    det = opts.detector
-    if args.canvas_size:
-        det = dataclasses.replace(det, canvas_size=args.canvas_size)
-    if args.mag_ratio:
-        det = dataclasses.replace(det, mag_ratio=args.mag_ratio)
-    for name in ("text_threshold", "link_threshold", "low_text"):
-        if getattr(args, name) is not None:
-            det = dataclasses.replace(det, **{name: getattr(args, name)})
-    ocr = Pipeline.from_options(dataclasses.replace(opts, detector=det)).load()
+    names = select_names(gt, args.subset, args.limit)
+    ocr = Pipeline.from_options(build_options(args)).load()
 
-    total = Counts()
     t0 = time.perf_counter()
-    for name in names:
-        page = ocr([str(folder / name)])[0]
+    if args.no_cache:
+        pages = [ocr([str(folder / name)])[0] for name in names]
+    else:
+        pages = run_cached(ocr, folder, names, args.cache_dir)
+    secs = (time.perf_counter() - t0) / max(1, len(names))
+
+    total, parts = Counts(), Breakdown()
+    records = []
+    for name, page in zip(names, pages):
         if page.error:
             raise SystemExit(f"{name}: {page.error}")
         words = page.words
-        counts = match_image(gt[name], [w.quad for w in words], [w.text for w in words])
-        total = total + counts
+        quads, texts = [w.quad for w in words], [w.text for w in words]
+        counts = match_image(gt[name], quads, texts)
+        b = breakdown_image(gt[name], quads, texts)
+        total, parts = total + counts, parts + b
+        s = counts.scores()
+        records.append({"image": name, "det_hmean": round(s["det_hmean"], 4), "e2e_hmean": round(s["e2e_hmean"], 4),
+                        "counts": dataclasses.asdict(counts), "breakdown": b.counts(),
+                        "gt_words": [dataclasses.asdict(w) for w in b.words],
+                        "predictions": [{"text": w.text, "score": round(w.score, 4),
+                                         "quad": np.round(w.quad, 1).tolist()} for w in words]})
         if args.show_words:
-            print(f"{name}: read {[w.text for w in words]}")
+            print(f"{name}: read {texts}")
             print(f"{name}: gt   {[g.text for g in gt[name] if not g.ignore]}")
-    secs = (time.perf_counter() - t0) / max(1, len(names))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            for r in records:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     s = total.scores()
-    print(f"photos={len(names)} detector={ocr.detector.name} recognizer={ocr.recognizer.name}")
+    c = parts.counts()
+    print(f"photos={len(names)} subset={args.subset or 'all'} detector={ocr.detector.name} "
+          f"backend={ocr.detector.backend} recognizer={ocr.recognizer.name} margin={ocr.options.rectify.margin}")
     print(f"detection  P={s['det_precision']:.3f} R={s['det_recall']:.3f} H={s['det_hmean']:.3f} "
           f"(tp={total.det_tp} pred={total.det_pred} gt={total.det_gt})")
     print(f"end-to-end P={s['e2e_precision']:.3f} R={s['e2e_recall']:.3f} H={s['e2e_hmean']:.3f} "
           f"(tp={total.e2e_tp} pred={total.e2e_pred} gt={total.e2e_gt})")
-    print(f"{secs:.2f} s/photo on {cpu_name()}, {os.cpu_count()} cores")
+    print("care words: " + " ".join(f"{k}={c[k]}" for k in ("right", "wrong_text", "merged", "split", "partial",
+                                                              "missed"))
+          + f" | false positives={c['false_positive']} (covering 2+ words: {c['fp_merged']})")
+    mode = "networks run" if args.no_cache else "cached networks"
+    print(f"{secs:.2f} s/photo ({mode}) on {cpu_name()}, {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
