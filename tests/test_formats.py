@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from detectors import Detection
 from pipeline.assemble import assemble_blocks, assemble_lines
 from pipeline.output.formats import (LABEL_STUDIO_CONFIG, open_page_writer, to_hocr, to_labelstudio,
                               to_labelstudio_tasks, to_text)
 from pipeline.output.overlay import draw_svg, save_svg, score_color
 from pipeline.data.synthetic import TextItem, render_scene
 from pipeline.types import PageResult, Word
-from recognizer import Recognition
+from fakes import SceneDetector, SceneRecognizer
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -214,36 +213,12 @@ def test_page_writers(fmt, page, tmp_path):
 # --- the commands, with fake stages (no models) ------------------------------------------------------------
 
 
-class SceneDetector:
-    """Detects exactly the rendered scene's words."""
-
-    name = "scene-detector"
-
-    def __init__(self, sc):
-        self.quads = [w.quad for w in sc.words]
-
-    def __call__(self, images):
-        return [[Detection(quad=q, score=0.8) for q in self.quads] for _ in images]
-
-
-class ScriptedRecognizer:
-    """Answers the scene's words in detection order."""
-
-    name = "scripted"
-
-    def __init__(self, sc):
-        self.texts = [w.text for w in sc.words]
-
-    def __call__(self, crops):
-        return [Recognition(text=self.texts[k % len(self.texts)], score=0.9, char_scores=()) for k in range(len(crops))]
-
-
 @pytest.fixture
 def fake_models(monkeypatch, sc):
     from pipeline.core import Pipeline
 
     monkeypatch.setattr(Pipeline, "from_options",
-                        classmethod(lambda cls, options=None, notice=None: cls(SceneDetector(sc), ScriptedRecognizer(sc))))
+                        classmethod(lambda cls, options=None, notice=None: cls(SceneDetector(sc), SceneRecognizer(sc))))
 
 
 @pytest.fixture

@@ -11,45 +11,7 @@ from detectors.geometry import box_to_quad
 from recognizer import RecognizerOptions
 from pipeline import PageResult, Pipeline, PipelineOptions
 from recognizer import Recognition
-
-
-class FakeDetector:
-    """Two words side by side and one below, wherever the image is."""
-
-    name = "fake-detector"
-
-    def __call__(self, images):
-        out = []
-        for img in images:
-            h, w = img.shape[:2]
-            out.append([
-                Detection(box_to_quad(0.55 * w, 0.1 * h, 0.9 * w, 0.3 * h), score=0.8),
-                Detection(box_to_quad(0.1 * w, 0.1 * h, 0.5 * w, 0.3 * h), score=0.9),
-                Detection(box_to_quad(0.1 * w, 0.6 * h, 0.5 * w, 0.8 * h), score=0.7),
-            ])
-        return out
-
-
-class FakeRecognizer:
-    """Reads a crop as its mean red value, so results can be traced to crops.
-
-    Confident (0.95) and flat crops: no orientation re-reads, one call per batch.
-    """
-
-    name = "fake-recognizer"
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, crops):
-        self.calls.append(len(crops))
-        return [Recognition(text=f"r{int(c[..., 0].mean())}", score=0.95, char_scores=(0.95,) * 4) for c in crops]
-
-
-def coloured(w, h, red):
-    img = np.zeros((h, w, 3), np.uint8)
-    img[..., 0] = red
-    return img
+from fakes import FakeDetector, FakeRecognizer, coloured
 
 
 def test_list_in_list_out_with_every_input_kind(tmp_path):

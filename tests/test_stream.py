@@ -9,7 +9,7 @@ from pipeline import Pipeline
 from pipeline.commands.progress import Progress, format_duration
 from pipeline.run.results_file import ResultsFile
 from pipeline.run.stream import StreamOptions, stream_pages
-from test_pipeline import FakeDetector, FakeRecognizer, coloured
+from fakes import FakeDetector, FakeRecognizer, coloured
 
 
 def sources(n):
