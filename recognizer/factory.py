@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from .types import Recognizer
+if TYPE_CHECKING:  # annotations only: the command line's --help should not load numpy
+    from .types import Recognizer
 
 __all__ = ["RECOGNIZERS", "DEFAULT_TROCR_MODEL", "RecognizerOptions", "build_recognizer"]
 
@@ -55,6 +56,19 @@ class RecognizerOptions:
             raise ValueError(f"unknown recognizer {self.name!r}; choose one of {', '.join(RECOGNIZERS)}")
 
 
+def _on_gpu(device: str) -> bool:
+    """Whether the recognizer would run on a CUDA GPU for this ``device`` spelling."""
+    if device == "cpu":
+        return False
+    if device.startswith("cuda"):
+        return True
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - a core dependency
+        return False
+    return bool(torch.cuda.is_available())
+
+
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -70,10 +84,11 @@ def build_recognizer(
     ``options`` may also be just the name, with any :class:`RecognizerOptions` field as a keyword:
     ``build_recognizer("trocr", model="out/", device="cpu")``.
 
-    ``auto``: TrOCR when its weights can be had (``model`` as a local
-    directory, in the local Hugging Face cache, or a reachable hub), else the
-    PP-OCR recognizer bundled in the rapidocr wheel, else easyocr's english_g2;
-    the choice is announced through ``notice`` in one line. ``trocr`` never
+    ``auto`` chooses by device: on a GPU, TrOCR when its weights can be had (``model`` as a local
+    directory, in the local Hugging Face cache, or a reachable hub); on the CPU the PP-OCR recognizer
+    bundled in the rapidocr wheel (TrOCR-large reads a few words a second there, PP-OCR about a hundred:
+    see BENCHMARKS.md), unless ``model`` names a TrOCR checkpoint; else easyocr's english_g2. The choice
+    and its reason are announced through ``notice`` in one line. ``trocr`` never
     falls back: :class:`recognizer.hub.WeightsUnavailable` is raised (on
     ``load()``) when the weights can't be had.
     """
@@ -92,11 +107,15 @@ def build_recognizer(
                             case=o.case, precision=o.precision, compile=o.compile, max_new_tokens=o.max_new_tokens)
         if name == "trocr":
             return TrOCRRecognizer(opts)
-        try:
-            locate_weights(trocr_model)
-            return TrOCRRecognizer(opts)
-        except WeightsUnavailable:
-            fallback_reason = f"TrOCR weights for {trocr_model} can't be had offline"
+        if o.model is None and not _on_gpu(o.device):
+            fallback_reason = ("no GPU, and on the CPU TrOCR-large reads only a few words a second "
+                               "(--recognizer trocr to use it anyway)")
+        else:
+            try:
+                locate_weights(trocr_model)
+                return TrOCRRecognizer(opts)
+            except WeightsUnavailable:
+                fallback_reason = f"TrOCR weights for {trocr_model} can't be had offline (pass --model DIR for TrOCR)"
     if name in ("ppocr", "auto"):
         from .ppocr import PPOCROptions, PPOCRRecognizer, ppocr_available
 
@@ -104,7 +123,7 @@ def build_recognizer(
             rec = PPOCRRecognizer(PPOCROptions(batch_size=o.batch_size, device=o.device, threads=o.threads,
                                                min_width=o.min_width))
             if name == "auto":
-                notice(f"sceneocr: {fallback_reason}; using {rec.name} (pass --model DIR for TrOCR)")
+                notice(f"sceneocr: using {rec.name}: {fallback_reason}")
             return rec
         if name == "auto":
             fallback_reason += " and the rapidocr PP-OCR model is missing"
@@ -113,5 +132,5 @@ def build_recognizer(
     rec = CRNNRecognizer(CRNNOptions(weights=o.weights, device=o.device, batch_size=o.batch_size,
                                      quantize=o.quantize))
     if name == "auto":
-        notice(f"sceneocr: {fallback_reason}; using {rec.name} (pass --model DIR for TrOCR)")
+        notice(f"sceneocr: using {rec.name}: {fallback_reason}")
     return rec
