@@ -32,6 +32,7 @@ import numpy as np
 from _machine import cpu_name  # benchmarks/_machine.py
 from _subset import select_names  # benchmarks/_subset.py
 
+from detectors.split import SplitOptions, split_detections
 from detectors.types import Detection
 from pipeline import Pipeline, PipelineOptions
 from pipeline.core import detect_pages, read_page, recognize_pages
@@ -52,8 +53,8 @@ class CachedHeatmapDetector:
     ``sources`` (name, path) must be set to the photos of the next call, in order.
     """
 
-    def __init__(self, inner, cache: HeatmapCache):
-        self.inner, self.cache, self.name = inner, cache, inner.name
+    def __init__(self, inner, cache: HeatmapCache, split: SplitOptions = SplitOptions(enabled=False)):
+        self.inner, self.cache, self.name, self.split = inner, cache, inner.name, split
         self.sources: List[tuple] = []
 
     def __call__(self, images: Sequence[np.ndarray]) -> List[List[Detection]]:
@@ -63,7 +64,7 @@ class CachedHeatmapDetector:
         if todo:
             for i, m in zip(todo, self.inner.heatmaps_batch([images[i] for i in todo])):
                 maps[i] = self.cache.put(*self.sources[i], *m)
-        return [self.inner.postprocess(img, *m) for img, m in zip(images, maps)]
+        return [split_detections(*m, self.inner.postprocess(img, *m), self.split) for img, m in zip(images, maps)]
 
 
 class CachedRecognizer:
@@ -96,9 +97,19 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
     return dataclasses.replace(opts, detector=det, rectify=rect)
 
 
-def run_cached(ocr: Pipeline, folder: Path, names: Sequence[str], cache_dir: Optional[str]) -> List[PageResult]:
+def split_options(args: argparse.Namespace) -> SplitOptions:
+    opts = SplitOptions(enabled=args.split)
+    for name in ("max_bridge", "min_peak", "min_part_height", "part_edge", "part_pad"):
+        v = getattr(args, "split_" + name)
+        if v is not None:
+            opts = dataclasses.replace(opts, **{name: v})
+    return opts
+
+
+def run_cached(ocr: Pipeline, folder: Path, names: Sequence[str], cache_dir: Optional[str],
+               split: SplitOptions) -> List[PageResult]:
     """Every photo through the pipeline's own stage functions, networks' outputs from the caches."""
-    det = CachedHeatmapDetector(ocr.detector, HeatmapCache(heatmap_key(ocr.detector), cache_dir))
+    det = CachedHeatmapDetector(ocr.detector, HeatmapCache(heatmap_key(ocr.detector), cache_dir), split)
     rec = GuardedRecognizer(CachedRecognizer(ocr.recognizer, RecognitionCache(cache_dir)))
     out: List[PageResult] = []
     for start in range(0, len(names), CHUNK_PHOTOS):
@@ -128,6 +139,9 @@ def main() -> None:
     ap.add_argument("--link-threshold", type=float, default=None)
     ap.add_argument("--low-text", type=float, default=None)
     ap.add_argument("--margin", type=float, default=None, help="crop margin, fraction of the word height")
+    ap.add_argument("--split", action="store_true", help="cut multi-word regions (detectors/split.py)")
+    for name in ("max_bridge", "min_peak", "min_part_height", "part_edge", "part_pad"):
+        ap.add_argument("--split-" + name.replace("_", "-"), type=float, default=None)
     ap.add_argument("--cache-dir", default=None, help="default: ~/.cache/sceneocr/eval")
     ap.add_argument("--no-cache", action="store_true", help="run the networks on every photo (for timing)")
     ap.add_argument("--json", help="write one JSON record per photo here")
@@ -143,7 +157,7 @@ def main() -> None:
     if args.no_cache:
         pages = [ocr([str(folder / name)])[0] for name in names]
     else:
-        pages = run_cached(ocr, folder, names, args.cache_dir)
+        pages = run_cached(ocr, folder, names, args.cache_dir, split_options(args))
     secs = (time.perf_counter() - t0) / max(1, len(names))
 
     total, parts = Counts(), Breakdown()
