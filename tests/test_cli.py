@@ -51,6 +51,7 @@ def check_record_shape(rec):
                 assert len(w["polygon"]) >= 4
 
 
+@pytest.mark.weights
 def test_read_writes_json_lines_with_the_words_in_order(scene_file, tmp_path, capsys):
     out = tmp_path / "results.jsonl"
     overlays = tmp_path / "overlays"
@@ -68,6 +69,7 @@ def test_read_writes_json_lines_with_the_words_in_order(scene_file, tmp_path, ca
     assert overlay.size == (640, 480)
 
 
+@pytest.mark.weights
 def test_read_prints_text_without_out(scene_file, capsys):
     assert main(["read", str(scene_file), "--recognizer", "crnn", "--quiet"]) == 0
     assert capsys.readouterr().out.splitlines() == ["CORNER BAKERY", "MAIN STREET", "OPEN DAILY"]
@@ -97,6 +99,7 @@ def make_inputs(folder: Path, scene) -> dict:
             "exif_rotated.jpg": True, "zero.png": False, "not_an_image.jpg": False, "truncated.png": False}
 
 
+@pytest.mark.weights
 def test_bad_inputs_give_error_records_and_the_run_goes_on(scene, tmp_path):
     expected = make_inputs(tmp_path / "in", scene)
     out = tmp_path / "results.jsonl"
@@ -119,6 +122,7 @@ def test_bad_inputs_give_error_records_and_the_run_goes_on(scene, tmp_path):
     assert "truncated" in recs["truncated.png"]["error"] or "corrupt" in recs["truncated.png"]["error"]
 
 
+@pytest.mark.weights
 def test_exit_status_nonzero_only_when_nothing_could_be_read(tmp_path, capsys):
     (tmp_path / "zero.png").write_bytes(b"")
     assert main(["read", str(tmp_path / "zero.png"), "--recognizer", "crnn", "--quiet"]) == 1
@@ -142,6 +146,7 @@ def test_auto_falls_back_with_a_one_line_notice(offline_hub, capsys):
     assert len(notices) == 1 and "\n" not in notices[0] and rec.name in notices[0]
 
 
+@pytest.mark.system
 def test_console_script_is_installed(scene_file):
     exe = shutil.which("sceneocr")
     assert exe, "the sceneocr console script is not on PATH (pip install -e .)"
@@ -149,6 +154,7 @@ def test_console_script_is_installed(scene_file):
     assert proc.returncode == 0 and "--recognizer" in proc.stdout
 
 
+@pytest.mark.weights
 def test_read_with_a_local_trocr_checkpoint(scene_file, tmp_path, offline_hub):
     """A TrOCR directory loads through the same path as a real checkpoint, offline; `auto` picks it."""
     from tiny_trocr import make_tiny_trocr

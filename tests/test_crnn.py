@@ -1,9 +1,12 @@
 """easyocr's english_g2 from the offline package, reading rendered words."""
 
 import numpy as np
+import pytest
 
 from pipeline.data.synthetic import render_word
 from recognizer import Recognition
+
+pytestmark = pytest.mark.weights
 
 WORDS = ["STREET", "Coffee", "2026", "Open", "Pharmacy", "BUS", "Station", "Hotel", "EXIT"]
 

@@ -50,6 +50,7 @@ def test_unwarp_straightens_a_band_of_stripes():
     assert np.mean(grey.std(axis=1)) < 20 and grey.mean(axis=1).std() > 80
 
 
+@pytest.mark.weights
 def test_crnn_reads_rectified_curved_words_and_far_fewer_plain_quad_crops(craft, crnn):
     curved_opts, plain_opts = RectifyOptions(), RectifyOptions(curved_min_curvature=None)
     n = ok_curved = ok_plain = 0
@@ -79,6 +80,7 @@ def test_straight_word_with_a_polygon_keeps_the_quad_warp():
     assert a.shape == b.shape
 
 
+@pytest.mark.weights
 def test_an_arched_word_in_a_real_photo_reads_right_with_the_strip_margin(craft, ppocr):
     # ICDAR 2015 img_9: "STAGE" arched on a shirt. With no margin around the polygon band the strip's
     # letters touch its edges and PP-OCR reads STROE; the default margin (0.2 of the band) reads STAGE.

@@ -9,6 +9,7 @@ from pipeline.evaluation.icdar import GTWord, match_image
 from pipeline.data.synthetic import TextItem, random_scene, render_scene
 
 
+@pytest.mark.weights
 def test_word_recall_on_rendered_scenes_with_angles_and_scales(craft):
     tp = gt = pred = 0
     for seed in range(3):
@@ -21,6 +22,7 @@ def test_word_recall_on_rendered_scenes_with_angles_and_scales(craft):
     assert tp / pred >= 0.80, f"word precision {tp}/{pred}"
 
 
+@pytest.mark.weights
 def test_detections_follow_the_geometry_convention_and_keep_words_apart(craft):
     scene = render_scene([TextItem("MAIN STREET NORTH", center=(320, 120), font_size=56, angle=15.0),
                           TextItem("BUS STOP", center=(300, 330), font_size=48, angle=-20.0)],
@@ -41,6 +43,7 @@ def test_detections_follow_the_geometry_convention_and_keep_words_apart(craft):
         assert quad_angle(best.quad) == pytest.approx(w.angle, abs=4.0), w.text
 
 
+@pytest.mark.weights
 def test_big_photo_canvas_is_bounded_and_boxes_are_in_original_pixels(craft):
     scene = render_scene([TextItem("HOTEL", center=(1200, 600), font_size=160, angle=0.0)],
                          2400, 1200, background="plain", seed=2)
@@ -51,6 +54,7 @@ def test_big_photo_canvas_is_bounded_and_boxes_are_in_original_pixels(craft):
     assert polygon_iou(dets[0].quad, scene.words[0].quad) >= 0.5
 
 
+@pytest.mark.weights
 def test_blank_image_gives_no_detections(craft):
     assert craft([np.full((200, 300, 3), 128, np.uint8)]) == [[]]
 
@@ -79,6 +83,7 @@ def test_options_and_missing_weights():
         CraftDetector(CraftOptions(precision="int3")).load()
 
 
+@pytest.mark.weights
 def test_vectorised_post_processing_gives_easyocr_boxes(craft):
     from easyocr.craft_utils import getDetBoxes_core
 
@@ -93,6 +98,7 @@ def test_vectorised_post_processing_gives_easyocr_boxes(craft):
         np.testing.assert_allclose(comp.boxes, np.asarray(boxes, np.float32).reshape(-1, 4, 2), atol=1e-4)
 
 
+@pytest.mark.weights
 def test_same_size_canvases_run_as_one_batch_with_the_same_boxes(craft):
     images = [random_scene(s, width=480, height=360, n_lines=(2, 3)).image for s in (7, 8)]
     images.append(np.ascontiguousarray(images[0][:, :400]))  # another canvas size

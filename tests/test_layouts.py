@@ -238,6 +238,7 @@ REAL = {
 }
 
 
+@pytest.mark.weights
 @pytest.mark.parametrize("name", list(REAL))
 def test_real_pipeline_layout(name, craft, crnn):
     from pipeline.core import Pipeline

@@ -60,6 +60,7 @@ def test_notebook_is_committed_with_outputs(name):
     assert image_outputs(nb) == IMAGES[name]
 
 
+@pytest.mark.system
 @pytest.mark.parametrize("name", sorted(IMAGES))
 def test_notebook_runs(name, monkeypatch):
     import nbclient

@@ -76,6 +76,7 @@ def test_choose_orientations_keeps_the_best_reading_and_batches_the_candidates()
     assert choose_orientations([], rec) == []
 
 
+@pytest.mark.weights
 @pytest.mark.parametrize("rotation", [90, 270])
 def test_words_turned_by_90_degrees_are_read_and_their_quads_follow_the_text(craft, crnn, rotation):
     words = ("Bakery", "STATION", "Market", "GARDEN")
@@ -89,6 +90,7 @@ def test_words_turned_by_90_degrees_are_read_and_their_quads_follow_the_text(cra
         assert np.linalg.norm(crop.detection.quad[0] - o.quad[0]) < 12, (rotation, word)
 
 
+@pytest.mark.weights
 def test_upside_down_words_are_mostly_turned_back(craft, crnn):
     words = ("Market", "Coffee", "GARDEN", "EXIT", "Bakery", "STATION")
     right = 0
@@ -121,6 +123,7 @@ def test_a_steep_word_turned_back_needs_no_head_start_but_a_flat_one_does():
     assert f.angle == 0.0 and f_rec.text == "dn"  # the flat one keeps its reading (needs 0.90 + min_gain)
 
 
+@pytest.mark.weights
 def test_ppocr_reads_words_turned_by_90_degrees_either_way(craft, ppocr):
     words = ("Bakery", "STATION", "Market", "GARDEN", "EXIT", "Coffee")
     right = 0

@@ -118,6 +118,7 @@ def test_empty_input_makes_no_session():
 WORDS = [("STREET", True), ("Coffee", True), ("2026", False), ("Open", False)]
 
 
+@pytest.mark.weights
 def test_reads_rendered_words(ppocr):
     assert isinstance(ppocr, Recognizer) and ppocr.name == "ppocr:PP-OCRv6_rec_small"
     results = ppocr([render(w, dark) for w, dark in WORDS])
@@ -138,6 +139,7 @@ def _mixed_crops() -> List[np.ndarray]:
     return crops
 
 
+@pytest.mark.weights
 def test_batch_size_does_not_change_results(ppocr):
     crops = _mixed_crops()
     assert len(crops) == 10
@@ -152,6 +154,7 @@ def test_batch_size_does_not_change_results(ppocr):
             assert a.char_scores == pytest.approx(b.char_scores, abs=1e-5)
 
 
+@pytest.mark.weights
 def test_narrow_padding_reads_and_batches_alike():
     crops = _mixed_crops()
     one = PPOCRRecognizer(PPOCROptions(batch_size=1, min_width=128))(crops)
@@ -161,6 +164,7 @@ def test_narrow_padding_reads_and_batches_alike():
     assert [r.score for r in many] == pytest.approx([r.score for r in one], abs=1e-5)
 
 
+@pytest.mark.weights
 def test_input_order_is_kept(ppocr):
     crops = _mixed_crops()
     forward = ppocr(crops)
@@ -169,6 +173,7 @@ def test_input_order_is_kept(ppocr):
     assert norm(forward[0].text) == "street" and norm(forward[2].text) == "2026"
 
 
+@pytest.mark.weights
 def test_svt_accuracy_matches_rapidocr_one_at_a_time(ppocr):
     svt_train = shared_path("crops", "svt_train")
     from pipeline.evaluation.words import evaluate_words

@@ -125,6 +125,7 @@ def reference(photos):
     return records_of(stream_pages(ocr, ((lb, lb) for lb in labels)))
 
 
+@pytest.mark.system
 def test_ray_job_gives_the_single_machine_records(ray_cluster, photos, reference, tmp_path):
     out = tmp_path / "out"
     summary = run_ray([str(photos)], str(out), OPTIONS,
@@ -141,6 +142,7 @@ def test_ray_job_gives_the_single_machine_records(ray_cluster, photos, reference
     assert summary.stage_seconds.get("detect", 0) > 0
 
 
+@pytest.mark.system
 def test_rerun_reads_only_the_missing_images_via_the_command(ray_cluster, photos, reference, tmp_path):
     from pipeline.cli import build_parser
     from pipeline.commands.read import run
@@ -193,6 +195,7 @@ def _our_ray_workers(title: str):
     return found
 
 
+@pytest.mark.system
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds Ray's worker processes through /proc")
 def test_a_killed_worker_is_retried_and_each_image_is_written_once(ray_cluster, photos, reference, tmp_path):
     out = tmp_path / "out"

@@ -14,6 +14,8 @@ from PIL import Image
 
 from pipeline.data.synthetic import TextItem, render_scene
 
+pytestmark = pytest.mark.system
+
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):

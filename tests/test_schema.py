@@ -39,6 +39,7 @@ def record(scene, craft, crnn):
     return json.loads(json.dumps(page.to_dict()))
 
 
+@pytest.mark.weights
 def test_pipeline_record_is_valid(validator, record):
     validator.validate(record)
     assert record["blocks"] and sum(len(b["lines"]) for b in record["blocks"]) == len(record["lines"])
@@ -48,6 +49,7 @@ def test_pipeline_record_is_valid(validator, record):
     assert PageResult.from_dict(record).to_dict() == record
 
 
+@pytest.mark.weights
 def test_cli_records_are_valid(validator, scene, tmp_path):
     from pipeline.cli import main
 
@@ -88,6 +90,7 @@ def _mutations(record):
     ]
 
 
+@pytest.mark.weights
 def test_broken_records_are_refused(validator, record):
     for what, broken in _mutations(record):
         assert not validator.is_valid(broken), what

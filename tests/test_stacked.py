@@ -277,6 +277,7 @@ def detected(signs, craft):
     return [ocr.detect_array(s.image, f"<sign {i}>") for i, s in enumerate(signs)]
 
 
+@pytest.mark.weights
 @pytest.mark.parametrize("rec_name", ["ppocr", "crnn"])
 def test_stacked_signs_are_read_as_stacked_words_and_captions_stay_flat(rec_name, request, signs, detected,
                                                                          craft):
@@ -304,6 +305,7 @@ def test_stacked_signs_are_read_as_stacked_words_and_captions_stay_flat(rec_name
     assert captions_right >= n_captions - 1, f"{rec_name}: {captions_right}/{n_captions} captions"
 
 
+@pytest.mark.weights
 def test_stacked_words_in_the_json_record(signs, detected, craft, crnn):
     import jsonschema
 
@@ -334,6 +336,7 @@ class _Recording:
         return recs
 
 
+@pytest.mark.weights
 def test_export_cuts_each_word_as_the_recognizer_saw_it(signs, detected, craft, crnn):
     # stacked columns, flat captions and a word turned on its side: the exported crop of each word is
     # the very image whose reading became the word (restacked, turned), not a plain warp of its quad
