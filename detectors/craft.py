@@ -3,17 +3,23 @@
 easyocr's ``readtext`` merges neighbouring CRAFT boxes into line boxes
 (``group_text_box``); we stop before that step and keep CRAFT's own
 per-word components, which is what word-level scene-text benchmarks mark.
+
+The network runs on one of two backends, chosen once at load: torch (CPU or CUDA), or on a CPU
+OpenVINO, from an ONNX export of the same weights made once into the user cache
+(:mod:`detectors.craft_openvino`). Both give float32 heat maps to the same post-processing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
 
+from .craft_openvino import OpenVINOCraft, cached_export, discard, openvino_available
 from .geometry import order_quad
 from .postprocess import component_scores, word_components
 from .types import Detection
@@ -21,6 +27,8 @@ from .types import Detection
 __all__ = ["CraftOptions", "CraftDetector", "default_craft_weights"]
 
 CRAFT_WEIGHTS_FILE = "craft_mlt_25k.pth"
+BACKENDS = ("auto", "torch", "openvino")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,21 @@ class CraftOptions:
     precision: str = "auto"
     # images whose canvases have the same size go through the network together, this many at a time
     batch_size: int = 4
+    # "auto" (OpenVINO when the device is the CPU and openvino is installed, else torch), "torch", "openvino"
+    backend: str = "auto"
+    # OpenVINO inference threads; 0 = OpenVINO's default (one per core). torch's are process-wide: not set here
+    threads: int = 0
+    # folder for the one-time OpenVINO export; None = $SCENEOCR_CACHE_DIR, else $XDG_CACHE_HOME/sceneocr
+    # or ~/.cache/sceneocr
+    cache_dir: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be auto, fp32, bf16 or fp16, not {self.precision!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
+            raise ValueError(f"threads must be an integer >= 0, got {self.threads!r}")
 
 
 def default_craft_weights() -> str:
@@ -73,6 +96,32 @@ def _resolve_device(spec: str) -> str:
     if spec.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {spec!r} asked for, but torch sees no CUDA GPU")
     return spec
+
+
+def _resolve_backend(backend: str, device: str) -> str:
+    """"auto" / "torch" / "openvino" and a resolved device -> "torch" or "openvino"."""
+    if backend == "torch":
+        return "torch"
+    on_cpu = device == "cpu"
+    if backend == "openvino":
+        if not on_cpu:
+            raise ValueError(f"the OpenVINO backend runs on the CPU, but device {device!r} was asked for")
+        if not openvino_available():
+            raise RuntimeError("backend 'openvino' asked for, but openvino is not installed (pip install openvino)")
+        return "openvino"
+    return "openvino" if on_cpu and openvino_available() else "torch"
+
+
+def _load_torch_net(weights: str, device: str):
+    """easyocr's CRAFT module with ``weights``, eval mode, float32, on ``device``."""
+    import torch
+    from easyocr.craft import CRAFT
+    from easyocr.detection import copyStateDict
+
+    net = CRAFT()
+    state = torch.load(weights, map_location="cpu", weights_only=False)
+    net.load_state_dict(copyStateDict(state))
+    return net.eval().to(device)
 
 
 def _resolve_dtype(precision: str, device: str):
@@ -114,9 +163,11 @@ class CraftDetector:
         self.options = options
         weights = options.weights or default_craft_weights()
         self.weights = weights
+        # the loaded network: a _TorchCraft or an OpenVINOCraft, both float32 NCHW -> NHW2 arrays
         self._net = None
         self._device: Optional[str] = None
-        self._dtype = None
+        self._backend: Optional[str] = None
+        self._lock = threading.Lock()
         o = options
         self.name = (
             f"craft:{os.path.basename(weights)}"
@@ -125,30 +176,47 @@ class CraftDetector:
 
     # -- loading ---------------------------------------------------------
     def load(self) -> "CraftDetector":
-        """Load the network now (it otherwise loads on first call)."""
+        """Load the network now (it otherwise loads on first call); on OpenVINO, export it first if needed."""
         if self._net is not None:
             return self
-        import torch
-        from easyocr.craft import CRAFT
-        from easyocr.detection import copyStateDict
-
-        if not os.path.isfile(self.weights):
-            raise FileNotFoundError(f"CRAFT weights not found: {self.weights}")
-        device = _resolve_device(self.options.device)
-        net = CRAFT()
-        state = torch.load(self.weights, map_location="cpu", weights_only=False)
-        net.load_state_dict(copyStateDict(state))
-        net.eval().to(device)
-        if device == "cpu":
-            net = net.to(memory_format=torch.channels_last)
-        self._net, self._device = net, device
-        self._dtype = _resolve_dtype(self.options.precision, device)
+        with self._lock:
+            if self._net is None:
+                if not os.path.isfile(self.weights):
+                    raise FileNotFoundError(f"CRAFT weights not found: {self.weights}")
+                device = _resolve_device(self.options.device)
+                backend = _resolve_backend(self.options.backend, device)
+                if backend == "openvino":
+                    net = self._load_openvino()
+                else:
+                    net = _TorchCraft(_load_torch_net(self.weights, device), device,
+                                      _resolve_dtype(self.options.precision, device))
+                self._device, self._backend, self._net = device, backend, net
         return self
+
+    def _load_openvino(self) -> OpenVINOCraft:
+        o = self.options
+
+        def build() -> object:
+            return _load_torch_net(self.weights, "cpu")
+
+        path = cached_export(self.weights, build, o.cache_dir)
+        try:
+            return OpenVINOCraft(path, o.precision, o.threads)
+        except RuntimeError:
+            # the cached file matched its digest but OpenVINO cannot read or compile it: export once more
+            discard(path)
+            return OpenVINOCraft(cached_export(self.weights, build, o.cache_dir), o.precision, o.threads)
 
     @property
     def device(self) -> str:
         self.load()
         return self._device  # type: ignore[return-value]
+
+    @property
+    def backend(self) -> str:
+        """The backend the network runs on, "torch" or "openvino" (loads the network)."""
+        self.load()
+        return self._backend  # type: ignore[return-value]
 
     # -- inference -------------------------------------------------------
     def __call__(self, images: Sequence[np.ndarray]) -> List[List[Detection]]:
@@ -197,20 +265,8 @@ class CraftDetector:
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         """float32 ``(B, H, W, 3)`` normalised canvases -> float32 ``(B, H/2, W/2, 2)`` region/affinity maps."""
-        import torch
-
-        x = torch.from_numpy(np.ascontiguousarray(np.transpose(batch, (0, 3, 1, 2)))).to(self._device)
-        if self._device == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
-        autocast = (
-            torch.autocast(device_type=self._device.split(":")[0], dtype=self._dtype)
-            if self._dtype is not None
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
-            y, _ = self._net(x)
-        # heat maps go back to float32 before numpy (bf16 has no numpy dtype)
-        return y.float().cpu().numpy()
+        assert self._net is not None
+        return self._net(np.ascontiguousarray(np.transpose(batch, (0, 3, 1, 2))))
 
     def postprocess(self, image: np.ndarray, text_map: np.ndarray, link_map: np.ndarray,
                     scale: float) -> List[Detection]:
@@ -242,6 +298,36 @@ class CraftDetector:
                 polygon[:, 1] = np.clip(polygon[:, 1], 0, h)
             out.append(Detection(quad=quad, polygon=polygon, score=score))
         return out
+
+
+class _TorchCraft:
+    """The torch CRAFT module on its device: float32 ``(B, 3, H, W)`` -> ``(B, H/2, W/2, 2)`` arrays.
+
+    On the CPU the network and its input are channels_last; ``dtype`` (bf16 / fp16) runs it under autocast.
+    """
+
+    def __init__(self, net, device: str, dtype) -> None:
+        import torch
+
+        if device == "cpu":
+            net = net.to(memory_format=torch.channels_last)
+        self.net, self.device, self.dtype = net, device, dtype
+
+    def __call__(self, batch_nchw: np.ndarray) -> np.ndarray:
+        import torch
+
+        x = torch.from_numpy(batch_nchw).to(self.device)
+        if self.device == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        autocast = (
+            torch.autocast(device_type=self.device.split(":")[0], dtype=self.dtype)
+            if self.dtype is not None
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            y, _ = self.net(x)
+        # heat maps go back to float32 before numpy (bf16 has no numpy dtype)
+        return y.float().cpu().numpy()
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
