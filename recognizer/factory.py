@@ -86,8 +86,8 @@ def build_recognizer(
 
     ``auto`` chooses by device: on a GPU, TrOCR when its weights can be had (``model`` as a local
     directory, in the local Hugging Face cache, or a reachable hub); on the CPU the PP-OCR recognizer
-    bundled in the rapidocr wheel (TrOCR-large reads a few words a second there, PP-OCR about a hundred:
-    see BENCHMARKS.md), unless ``model`` names a TrOCR checkpoint; else easyocr's english_g2. The choice
+    bundled in the rapidocr wheel (TrOCR-large takes seconds per word there, PP-OCR milliseconds: see
+    BENCHMARKS.md), unless ``model`` names a TrOCR checkpoint; else easyocr's english_g2. The choice
     and its reason are announced through ``notice`` in one line. ``trocr`` never
     falls back: :class:`recognizer.hub.WeightsUnavailable` is raised (on
     ``load()``) when the weights can't be had.
@@ -108,7 +108,7 @@ def build_recognizer(
         if name == "trocr":
             return TrOCRRecognizer(opts)
         if o.model is None and not _on_gpu(o.device):
-            fallback_reason = ("no GPU, and on the CPU TrOCR-large reads only a few words a second "
+            fallback_reason = ("no GPU, and on the CPU TrOCR-large takes seconds per word "
                                "(--recognizer trocr to use it anyway)")
         else:
             try:
