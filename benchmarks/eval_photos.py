@@ -94,7 +94,12 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
     rect = opts.rectify
     if args.margin is not None:
         rect = dataclasses.replace(rect, margin=args.margin)
-    return dataclasses.replace(opts, detector=det, rectify=rect)
+    lex = dataclasses.replace(opts.lexicon, path=args.lexicon)
+    for name in ("max_distance", "max_score", "min_chars"):
+        v = getattr(args, "lexicon_" + name)
+        if v is not None:
+            lex = dataclasses.replace(lex, **{name: type(getattr(lex, name))(v)})
+    return dataclasses.replace(opts, detector=det, rectify=rect, lexicon=lex)
 
 
 def split_options(args: argparse.Namespace) -> SplitOptions:
@@ -142,6 +147,9 @@ def main() -> None:
     ap.add_argument("--split", action="store_true", help="cut multi-word regions (detectors/split.py)")
     for name in ("max_bridge", "min_peak", "min_part_height", "part_edge", "part_pad"):
         ap.add_argument("--split-" + name.replace("_", "-"), type=float, default=None)
+    ap.add_argument("--lexicon", help="word list for unsure readings (pipeline/lexicon.py)")
+    for name in ("max_distance", "max_score", "min_chars"):
+        ap.add_argument("--lexicon-" + name.replace("_", "-"), type=float, default=None)
     ap.add_argument("--cache-dir", default=None, help="default: ~/.cache/sceneocr/eval")
     ap.add_argument("--no-cache", action="store_true", help="run the networks on every photo (for timing)")
     ap.add_argument("--json", help="write one JSON record per photo here")
@@ -187,6 +195,8 @@ def main() -> None:
     c = parts.counts()
     print(f"photos={len(names)} subset={args.subset or 'all'} detector={ocr.detector.name} "
           f"backend={ocr.detector.backend} recognizer={ocr.recognizer.name} margin={ocr.options.rectify.margin}")
+    if ocr.options.lexicon.path:
+        print(f"lexicon {ocr.options.lexicon}")
     print(f"detection  P={s['det_precision']:.3f} R={s['det_recall']:.3f} H={s['det_hmean']:.3f} "
           f"(tp={total.det_tp} pred={total.det_pred} gt={total.det_gt})")
     print(f"end-to-end P={s['e2e_precision']:.3f} R={s['e2e_recall']:.3f} H={s['e2e_hmean']:.3f} "

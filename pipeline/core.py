@@ -24,6 +24,7 @@ from recognizer.guard import GuardedRecognizer, RecognitionFailed
 
 from pipeline.assemble import AssembleOptions, assemble_blocks, assemble_lines
 from pipeline.imageio import DEFAULT_MAX_PIXELS, READ_ERRORS, read_image
+from pipeline.lexicon import LexiconOptions, cached_lexicon
 from pipeline.orientation import OrientationOptions, choose_orientations
 from pipeline.types import DetectedPage, PageResult, Word
 
@@ -48,6 +49,8 @@ class PipelineOptions:
     rectify: RectifyOptions = field(default_factory=RectifyOptions)
     assemble: AssembleOptions = field(default_factory=AssembleOptions)
     orientation: OrientationOptions = field(default_factory=OrientationOptions)
+    # a word list: unsure readings one edit from exactly one of its words become that word (pipeline/lexicon.py)
+    lexicon: LexiconOptions = field(default_factory=LexiconOptions)
 
     def __post_init__(self) -> None:
         if not isinstance(self.recognizer, RecognizerOptions):
@@ -144,9 +147,11 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
     """The page's result; the detected page itself is left as it was (it may be recognised again)."""
     timings = {**page.timings, "recognize": recognize_s}
     t0 = time.perf_counter()
+    lexicon = cached_lexicon(options.lexicon)
     # crops come back from orientation with the quad turned to the text's own reading direction
     words = [
-        Word(text=r.text, score=r.score, det_score=c.detection.score, quad=c.detection.quad,
+        Word(text=r.text if lexicon is None else lexicon.correct(r.text, r.score),
+             score=r.score, det_score=c.detection.score, quad=c.detection.quad,
              polygon=c.detection.polygon, char_scores=tuple(r.char_scores), angle=c.angle,
              stacked=c.stacked)
         for c, r in pairs
