@@ -128,6 +128,12 @@ def test_inline_images_offer_one_format_and_decode():
     png = as_png(Image.new("RGB", (7, 5), (1, 2, 3)))
     assert png._repr_png_() == png.data and png._repr_jpeg_() is None
     decoded = Image.open(io.BytesIO(png.data))
-    assert decoded.format == "PNG" and decoded.getpixel((6, 4)) == (1, 2, 3)  # lossless
+    assert decoded.format == "PNG" and decoded.convert("RGB").getpixel((6, 4)) == (1, 2, 3)  # lossless
+    # few colours (a plot) are stored with a palette, many (a photo) as RGB: both give back the same pixels
+    drawing = plot([Series("a", [0, 1], [0, 1], RED)], legend="none", size=(200, 150))
+    photo = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    for image, mode in ((drawing, "P"), (photo, "RGB")):
+        decoded = Image.open(io.BytesIO(as_png(image).data))
+        assert decoded.mode == mode and np.array_equal(np.asarray(decoded.convert("RGB")), np.asarray(image))
     with pytest.raises(ValueError):
         as_jpeg(np.zeros((2, 2, 3), np.uint8), quality=0)
