@@ -13,6 +13,10 @@ from pipeline.commands._common import (LOAD_ERRORS, add_recognizer_arguments, co
                                        unique_name)
 
 
+# pipeline.output.formats.FORMATS, spelled out so that `sceneocr --help` imports nothing heavy
+READ_FORMATS = ("json", "text", "hocr", "labelstudio", "alto", "page")
+
+
 def add_parser(sub) -> None:
     read = sub.add_parser("read", help="read the text in photos",
                           description="Read the text in photos. Without --out, prints each photo's "
@@ -20,11 +24,13 @@ def add_parser(sub) -> None:
     read.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     read.add_argument("--out", metavar="RESULTS.jsonl",
                       help="append one JSON record per image to this file; images already in it are skipped")
-    read.add_argument("--format", choices=("json", "text", "hocr", "labelstudio"), default=None,
+    read.add_argument("--format", choices=READ_FORMATS, default=None,
                       help="json: JSON lines; text: lines, blocks separated by a blank line; hocr: one XHTML "
-                           "document; labelstudio: a JSON array of Label Studio tasks with pre-annotations. "
-                           "With --out the file holds that document, written afresh (json appends and resumes). "
-                           "Default: json with --out, else each image's lines on stdout")
+                           "document; labelstudio: a JSON array of Label Studio tasks with pre-annotations; "
+                           "alto: ALTO 4 XML; page: PAGE XML (2019-07-15). "
+                           "With --out the file holds that document, written afresh (json appends and resumes); "
+                           "alto and page hold one image each, so with several images --out is a folder that "
+                           "gets IMAGE.xml per image. Default: json with --out, else each image's lines on stdout")
     read.add_argument("--overlay-dir", metavar="DIR", help="write a PNG overlay per image into DIR")
     add_recognizer_arguments(read)
     read.add_argument("--canvas-size", type=positive_int, default=None, metavar="PX",
@@ -73,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
     paths = find_images_or_complain(args.paths)
     if paths is None:
         return 2
+    if args.format in ("alto", "page") and len(paths) > 1 and (not args.out or Path(args.out).is_file()):
+        return complain(f"--format {args.format} writes one XML document per image: give --out DIR (a folder) "
+                        f"for {len(paths)} images")
     say = progress(not args.quiet)
     try:
         ocr = Pipeline.from_options(pipeline_options(args)).load()

@@ -1,4 +1,4 @@
-"""Results in the formats other tools read: plain text, hOCR, Label Studio pre-annotations (and JSON lines).
+"""Results in the formats other tools read: plain text, hOCR, Label Studio pre-annotations, ALTO, PAGE (and JSON lines).
 
 One pure function per format, from :class:`~pipeline.types.PageResult` (s) to ``str`` / ``dict``:
 
@@ -10,8 +10,11 @@ One pure function per format, from :class:`~pipeline.types.PageResult` (s) to ``
   word a ``polygon`` and a ``textarea`` result sharing one region id, points in percent of the image size),
   for the OCR template :data:`LABEL_STUDIO_CONFIG`.
 
+:func:`to_alto` and :func:`to_page_xml` (ALTO 4.4 and PAGE 2019-07-15 XML, one document per image) live in
+:mod:`pipeline.output.alto_page`.
+
 :func:`open_page_writer` streams pages into any of them (and JSON lines) for ``sceneocr read --format``.
-Pages with ``error`` set have no place in hOCR or Label Studio tasks and are left out there.
+Pages with ``error`` set have no place in hOCR, Label Studio tasks, ALTO or PAGE and are left out there.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from __future__ import annotations
 import abc
 import json
 import math
+import re
 import sys
 from html import escape
-from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Set, TextIO, Tuple
 
 import numpy as np
 
@@ -32,6 +37,7 @@ from pipeline.types import Block, PageResult
 __all__ = [
     "FORMATS",
     "LABEL_STUDIO_CONFIG",
+    "ONE_PAGE_FORMATS",
     "PageWriter",
     "open_page_writer",
     "page_blocks",
@@ -42,7 +48,9 @@ __all__ = [
 ]
 
 #: the names ``sceneocr read --format`` accepts
-FORMATS: Tuple[str, ...] = ("json", "text", "hocr", "labelstudio")
+FORMATS: Tuple[str, ...] = ("json", "text", "hocr", "labelstudio", "alto", "page")
+#: the formats that hold one image per document: several images go into a folder, one file each
+ONE_PAGE_FORMATS: Tuple[str, ...] = ("alto", "page")
 
 #: Label Studio's OCR template with the image in ``data.image``; the ``from_name`` / ``to_name`` values of
 #: :func:`to_labelstudio`'s results ("poly", "transcription", "image") are the names it gives its tags
@@ -276,6 +284,44 @@ class _LabelStudioWriter(PageWriter):
         self.out.write("\n]\n")
 
 
+class _OnePageXmlWriter(PageWriter):
+    """ALTO or PAGE: one document per image, into ``out`` (one image) or one file per image into ``folder``."""
+
+    def __init__(self, out: TextIO, *, fmt: str, folder: Optional[Path] = None, many: bool = False,
+                 owns: bool = False):
+        from pipeline.output.alto_page import to_alto, to_page_xml
+
+        self._render = to_alto if fmt == "alto" else to_page_xml
+        self.folder = folder  # several images: DIR/<image stem>.xml each (a numeric suffix where stems repeat)
+        self._used: Set[str] = set()
+        self._written = 0
+        super().__init__(out, many=many, owns=owns)
+
+    def write(self, page: PageResult) -> None:
+        if page.error is not None:
+            return
+        document = self._render(page)
+        if self.folder is None:
+            if self._written:
+                raise ValueError("ALTO and PAGE documents hold one image each: write several into a folder")
+            self.out.write(document)
+        else:
+            path = self.folder / (_unique_stem(page.image, self._used) + ".xml")
+            path.write_text(document, encoding="utf-8")
+        self._written += 1
+
+
+def _unique_stem(image: str, used: Set[str]) -> str:
+    """A file-name-safe stem of ``image``, with ``-2``, ``-3``... where already in ``used`` (then added)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(image).stem).strip("._") or "image"
+    name, n = stem, 1
+    while name in used:
+        n += 1
+        name = f"{stem}-{n}"
+    used.add(name)
+    return name
+
+
 _WRITERS = {"json": _JsonWriter, "text": _TextWriter, "hocr": _HocrWriter, "labelstudio": _LabelStudioWriter}
 
 
@@ -283,8 +329,20 @@ def open_page_writer(fmt: str, path: Optional[str] = None, *, many: bool = False
     """A writer of ``fmt`` (one of :data:`FORMATS`) into the file ``path`` (created afresh), or stdout.
 
     json: one record per line (JSON lines); text: :func:`to_text` per page, with a ``==> image <==`` header
-    per page when ``many``; hocr: one document; labelstudio: one JSON array of tasks.
+    per page when ``many``; hocr: one document; labelstudio: one JSON array of tasks; alto, page: one XML
+    document per image (:data:`ONE_PAGE_FORMATS`), so with ``many`` images ``path`` is a folder (created if
+    needed) that gets ``<image stem>.xml`` per image, and is required (``ValueError`` without it).
     """
+    if fmt in ONE_PAGE_FORMATS:
+        if many:
+            if path is None:
+                raise ValueError(f"{fmt} holds one image per document: give a folder to write several into")
+            folder = Path(path)
+            folder.mkdir(parents=True, exist_ok=True)
+            return _OnePageXmlWriter(sys.stdout, fmt=fmt, folder=folder, many=True)
+        if path is None:
+            return _OnePageXmlWriter(sys.stdout, fmt=fmt)
+        return _OnePageXmlWriter(open(path, "w", encoding="utf-8"), fmt=fmt, owns=True)
     if fmt not in _WRITERS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if path is None:
