@@ -27,12 +27,13 @@ Choices made here, once:
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import struct
 import zlib
 from pathlib import Path
-from typing import FrozenSet, List, Optional, Sequence, Tuple, Union
+from typing import BinaryIO, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "ImageReadError",
+    "ImageTooLargeError",
     "READ_ERRORS",
     "ImageSource",
     "find_images",
@@ -67,7 +69,7 @@ IMAGE_EXTENSIONS: FrozenSet[str] = frozenset(
     }
 )
 
-ImageSource = Union[str, "os.PathLike[str]", Image.Image, np.ndarray]
+ImageSource = Union[str, "os.PathLike[str]", Image.Image, np.ndarray, BinaryIO]
 
 # modes that carry an alpha channel (premultiplied ones included); they are composited onto white
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -91,6 +93,10 @@ class ImageReadError(ValueError):
         self.path = None if path is None else str(path)
 
 
+class ImageTooLargeError(ImageReadError):
+    """An image with more pixels than ``max_pixels`` (or than Pillow's own limit) allows."""
+
+
 # what reading one image may raise; each becomes that image's error record (one tuple for every caller)
 READ_ERRORS: Tuple[type, ...] = (ImageReadError, FileNotFoundError, IsADirectoryError, PermissionError, TypeError,
                                  OSError)
@@ -99,16 +105,18 @@ READ_ERRORS: Tuple[type, ...] = (ImageReadError, FileNotFoundError, IsADirectory
 def read_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read one image as RGB uint8 ``(H, W, 3)``, C-contiguous, EXIF orientation applied.
 
-    source: a path (``str`` / ``os.PathLike``), a ``PIL.Image.Image`` or a numpy array. Arrays may be
-        ``(H, W)`` or ``(H, W, 1)`` gray, ``(H, W, 3)`` RGB (never BGR) or ``(H, W, 4)`` RGBA, of dtype uint8,
-        uint16 (bit-depth scaled, see the module notes), bool, or float in [0, 1].
+    source: a path (``str`` / ``os.PathLike``), an encoded image file open in binary mode (``io.BytesIO``
+        of an upload; read whole, as that file on disk would be), a ``PIL.Image.Image`` or a numpy array.
+        Arrays may be ``(H, W)`` or ``(H, W, 1)`` gray, ``(H, W, 3)`` RGB (never BGR) or ``(H, W, 4)`` RGBA,
+        of dtype uint8, uint16 (bit-depth scaled, see the module notes), bool, or float in [0, 1].
     max_pixels: refuse files and PIL images with more than this many pixels (width x height), checked from
         the header before decoding.
 
     Returns a new array (never a view of the caller's data); ``H, W`` are after EXIF rotation.
 
     Raises :class:`ImageReadError` for missing, empty, unidentifiable, truncated or oversized files and for
-    arrays of an unusable shape or value range; ``TypeError`` for unsupported source types or dtypes.
+    arrays of an unusable shape or value range (:class:`ImageTooLargeError`, a subclass, for images over the
+    pixel limit); ``TypeError`` for unsupported source types or dtypes.
 
     >>> read_image(np.zeros((2, 3), np.uint8)).shape
     (2, 3, 3)
@@ -122,8 +130,10 @@ def read_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
         return _pil_to_rgb(_load_oriented(source, None))
     if isinstance(source, (str, os.PathLike)):
         return _read_file(source, max_pixels)
+    if hasattr(source, "read") and hasattr(source, "seek"):
+        return _read_stream(source, max_pixels)
     raise TypeError(
-        f"expected a path, a PIL.Image.Image or a numpy array, got {type(source).__module__}."
+        f"expected a path, a binary file, a PIL.Image.Image or a numpy array, got {type(source).__module__}."
         f"{type(source).__qualname__}"
     )
 
@@ -181,8 +191,22 @@ def _read_file(source: Union[str, "os.PathLike[str]"], max_pixels: int) -> np.nd
         raise ImageReadError("is a directory, not an image file", path)
     if size == 0:
         raise ImageReadError("zero-byte file", path)
+    return _decode(path, max_pixels, path)
+
+
+def _read_stream(stream: BinaryIO, max_pixels: int) -> np.ndarray:
+    """An encoded image file open for reading (e.g. an upload in ``io.BytesIO``); Pillow reads it from the start."""
+    empty = stream.seek(0, io.SEEK_END) == 0
+    stream.seek(0)
+    if empty:
+        raise ImageReadError("zero-byte file")
+    return _decode(stream, max_pixels, None)
+
+
+def _decode(fp: Union[Path, BinaryIO], max_pixels: int, path: Optional[Path]) -> np.ndarray:
+    """Open, check the header size, decode and orient one encoded image (a file, or bytes in memory)."""
     try:
-        im = Image.open(path)
+        im = Image.open(fp)
     except UnidentifiedImageError:
         raise ImageReadError("not an image (could not identify format)", path) from None
     except PermissionError:
@@ -205,25 +229,25 @@ def _check_pixels(size: Tuple[int, int], max_pixels: int, path: Optional[Path]) 
         raise ImageReadError(f"empty image ({width}x{height} pixels)", path)
     pixels = width * height
     if pixels > max_pixels:
-        raise ImageReadError(
+        raise ImageTooLargeError(
             f"image has {pixels} pixels ({width}x{height}), over the limit of {max_pixels} "
             "(set max_pixels to allow it)",
             path,
         )
 
 
-def _pillow_bomb_error(err: Exception, max_pixels: int, path: Path) -> ImageReadError:
+def _pillow_bomb_error(err: Exception, max_pixels: int, path: Optional[Path]) -> ImageReadError:
     """Word Pillow's own refusal (over 2 x ``Image.MAX_IMAGE_PIXELS``) like ours, without its global."""
     match = _PILLOW_BOMB_RE.search(str(err))
     if match is None:
-        return ImageReadError(f"image too large to open: {err}", path)
+        return ImageTooLargeError(f"image too large to open: {err}", path)
     pixels, pillow_limit = int(match.group(1)), int(match.group(2))
     if pixels > max_pixels:
-        return ImageReadError(
+        return ImageTooLargeError(
             f"image has {pixels} pixels, over the limit of {max_pixels} (set max_pixels to allow it)", path
         )
     # max_pixels allows it but Pillow does not; only the application may raise Pillow's global
-    return ImageReadError(
+    return ImageTooLargeError(
         f"image has {pixels} pixels, over Pillow's own limit of {pillow_limit} "
         "(raise PIL.Image.MAX_IMAGE_PIXELS to allow it)",
         path,

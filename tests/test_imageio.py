@@ -408,3 +408,36 @@ def test_find_images_missing_path(tmp_path):
         find_images([tmp_path / "a.png", tmp_path / "missing.jpg"])
     assert info.value.filename == str(tmp_path / "missing.jpg")
     assert "missing.jpg" in str(info.value)
+
+
+# --------------------------------------------------------------------------- streams (uploads)
+
+
+def test_a_binary_stream_reads_as_the_file_would(tmp_path):
+    """An upload held in memory: the same pixels, EXIF orientation and errors as the file on disk."""
+    from pipeline.imageio import ImageTooLargeError
+
+    stored = np.full((20, 40, 3), 255, np.uint8)
+    stored[:6, :6] = (255, 0, 0)
+    im = Image.fromarray(stored)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    path = _save(tmp_path, im, "rot.jpg", exif=exif, quality=95)
+    data = path.read_bytes()
+    assert np.array_equal(read_image(io.BytesIO(data)), read_image(path))
+    with open(path, "rb") as fh:  # an open file too
+        assert read_image(fh).shape == (40, 20, 3)
+    _expect_error(io.BytesIO(b""), "zero-byte file")
+    _expect_error(io.BytesIO(b"hello"), "not an image")
+    _expect_error(io.BytesIO(data[: len(data) // 2]), "truncated or corrupt image data")
+    err = _expect_error(io.BytesIO(data), "over the limit of 700", max_pixels=700)
+    assert isinstance(err, ImageTooLargeError) and err.path is None
+
+
+def test_the_pixel_limit_has_its_own_error_class(tmp_path):
+    from pipeline.imageio import ImageTooLargeError
+
+    path = _bilevel_png(tmp_path, 200, 100)
+    with pytest.raises(ImageTooLargeError):
+        read_image(path, max_pixels=10_000)
+    assert not isinstance(_expect_error(io.BytesIO(b"x"), "not an image"), ImageTooLargeError)
