@@ -65,7 +65,7 @@ def plot(samples: Sequence[Tuple[int, float, float]], path: Path, title: str, wa
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5.6, 3.0), dpi=100)
+    fig = Figure(figsize=(5.6, 3.2), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     xs, ys = [s[0] for s in samples], [s[1] for s in samples]
@@ -78,10 +78,15 @@ def plot(samples: Sequence[Tuple[int, float, float]], path: Path, title: str, wa
         title += f"\nRSS growth from photo {g[0]} to {samples[-1][0]}: {g[2]:+.0f} MB (max {g[3]:+.0f} MB)"
     ax.set_xlabel("photos read", fontsize=8)
     ax.set_ylabel("resident memory (MB)", fontsize=8)
+    if len(ys) > 1:
+        title += f"\n{ys[0]:.0f} MB right after loading the models (below the scale)"
     ax.set_title(title, fontsize=8)
     ax.tick_params(labelsize=7)
-    lo = min(ys)
-    ax.set_ylim(max(0.0, lo - 100), max(max(ys), lo) + 100)
+    # zoom on the run, not on the jump from the freshly loaded models (said in the title instead)
+    run = ys[1:] or ys
+    lo, hi = min(run), max(run)
+    ax.set_ylim(lo - max(60.0, 0.5 * (hi - lo)), max(hi, (g[1] + 50) if g else hi) + max(60.0, 0.5 * (hi - lo)))
+    ax.set_xlim(left=0)
     ax.grid(True, linewidth=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
