@@ -28,7 +28,8 @@ _EXPORTS = {
     "Word": "pipeline.types",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["AssembleOptions", "Block", "ImageReadError", "Line", "PageResult", "Pipeline", "PipelineOptions", "Word",
+           "assemble_blocks", "assemble_lines", "find_images", "read_image"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from pipeline.assemble import AssembleOptions, assemble_blocks, assemble_lines

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Set
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from recognizer import RecognizerOptions
@@ -26,7 +26,6 @@ __all__ = [
     "recognizer_options",
     "run_summary",
     "progress",
-    "unique_name",
 ]
 
 # what building or loading a model may raise for a reason the user can fix (missing weights, a bad
@@ -147,13 +146,3 @@ def find_images_or_complain(paths: Sequence[str]) -> Optional[List[Path]]:
         complain("no images found in " + ", ".join(map(str, paths)))
         return None
     return found
-
-
-def unique_name(stem: str, used: Set[str]) -> str:
-    """``stem``, or ``stem-2``, ``stem-3``... when already in ``used`` (which it is added to)."""
-    name, n = stem, 1
-    while name in used:
-        n += 1
-        name = f"{stem}-{n}"
-    used.add(name)
-    return name

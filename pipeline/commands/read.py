@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TextIO
 
 from pipeline.commands._common import (LOAD_ERRORS, add_recognizer_arguments, complain, exit_status,
-                                       find_images_or_complain, pipeline_options, positive_int, progress, run_summary,
-                                       unique_name)
+                                       find_images_or_complain, pipeline_options, positive_int, progress, run_summary)
+from pipeline.output.formats import unique_name
 
 
 # pipeline.output.formats.FORMATS, spelled out so that `sceneocr --help` imports nothing heavy

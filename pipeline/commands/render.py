@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Set
 
-from pipeline.commands._common import complain, unique_name
+from pipeline.commands._common import complain
+from pipeline.output.formats import unique_name
 
 
 def add_parser(sub) -> None:

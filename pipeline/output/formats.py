@@ -45,6 +45,7 @@ __all__ = [
     "to_labelstudio",
     "to_labelstudio_tasks",
     "to_text",
+    "unique_name",
 ]
 
 #: the names ``sceneocr read --format`` accepts
@@ -311,15 +312,20 @@ class _OnePageXmlWriter(PageWriter):
         self._written += 1
 
 
-def _unique_stem(image: str, used: Set[str]) -> str:
-    """A file-name-safe stem of ``image``, with ``-2``, ``-3``... where already in ``used`` (then added)."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(image).stem).strip("._") or "image"
+def unique_name(stem: str, used: Set[str]) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``... when already in ``used`` (which it is added to): one output file
+    per image even when two images share a name."""
     name, n = stem, 1
     while name in used:
         n += 1
         name = f"{stem}-{n}"
     used.add(name)
     return name
+
+
+def _unique_stem(image: str, used: Set[str]) -> str:
+    """A file-name-safe stem of ``image``, made unique by :func:`unique_name`."""
+    return unique_name(re.sub(r"[^A-Za-z0-9._-]+", "_", Path(image).stem).strip("._") or "image", used)
 
 
 _WRITERS = {"json": _JsonWriter, "text": _TextWriter, "hocr": _HocrWriter, "labelstudio": _LabelStudioWriter}
