@@ -218,6 +218,13 @@ class CraftDetector:
         self.load()
         return self._backend  # type: ignore[return-value]
 
+    @property
+    def precision(self) -> str:
+        """The precision the network runs in, "fp32", "bf16" or "fp16": ``options.precision`` with "auto"
+        resolved for this machine and backend (loads the network)."""
+        self.load()
+        return self._net.precision  # type: ignore[union-attr]
+
     # -- inference -------------------------------------------------------
     def __call__(self, images: Sequence[np.ndarray]) -> List[List[Detection]]:
         """One list of detections per RGB uint8 ``(H, W, 3)`` image, in CRAFT's component order."""
@@ -312,6 +319,7 @@ class _TorchCraft:
         if device == "cpu":
             net = net.to(memory_format=torch.channels_last)
         self.net, self.device, self.dtype = net, device, dtype
+        self.precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
 
     def __call__(self, batch_nchw: np.ndarray) -> np.ndarray:
         import torch

@@ -277,6 +277,8 @@ class OpenVINOCraft:
 
         core = openvino.Core()
         self.hint = openvino_precision_hint(precision, core)
+        # the hint in sceneocr's words ("fp32", "bf16", "fp16")
+        self.precision = {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}[self.hint]
         self.path = Path(onnx_path)
         self._compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU",
                                             compile_config(self.hint, threads))

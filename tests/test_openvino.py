@@ -157,7 +157,7 @@ def test_export_once_atomic_and_silent_when_warm(tiny_detector, tmp_path, capfd)
     assert "exporting CRAFT to OpenVINO once" in capfd.readouterr().err
     (path,) = cached_files(cache)
     assert temp_files(cache) == []
-    assert det.backend == "openvino" and det._net.threads == 1
+    assert det.backend == "openvino" and det._net.threads == 1 and det.precision in ("fp32", "bf16")
     out = det._forward(np.zeros((2, 64, 96, 3), np.float32))
     assert out.shape == (2, 32, 48, 2) and out.dtype == np.float32
     again = tiny_detector(cache).load()
@@ -295,7 +295,7 @@ def test_two_processes_exporting_at_once_both_get_a_working_model(tmp_path, tiny
 
 @pytest.mark.weights
 def test_real_export_is_cached_once(ov_craft, ov_cache, capfd):
-    assert ov_craft.backend == "openvino" and ov_craft.device == "cpu"
+    assert ov_craft.backend == "openvino" and ov_craft.device == "cpu" and ov_craft.precision == "fp32"
     assert len(cached_files(ov_cache)) == 1 and temp_files(ov_cache) == []
     CraftDetector(CraftOptions(backend="openvino", precision="bf16", cache_dir=str(ov_cache))).load()
     assert capfd.readouterr().err == ""  # another precision compiles the same file
@@ -323,7 +323,7 @@ def scenes_fp32(ov_craft):
 
 @pytest.mark.weights
 def test_openvino_fp32_boxes_equal_torch_fp32_boxes(scenes_fp32, torch_craft):
-    assert torch_craft.backend == "torch"
+    assert torch_craft.backend == "torch" and torch_craft.precision == "fp32"
     for image, (ov_text, ov_link, _), ov in scenes_fp32:
         pt_text, pt_link, scale = torch_craft.heatmaps(image)
         assert np.abs(ov_text - pt_text).max() < 1e-3 and np.abs(ov_link - pt_link).max() < 1e-3
@@ -379,7 +379,7 @@ def test_ppocr_openvino_fp32_reads_like_onnxruntime():
              np.full((30, 90, 3), 255, np.uint8)]
     ort = PPOCRRecognizer(PPOCROptions(backend="onnxruntime", device="cpu", batch_size=4))
     ov = PPOCRRecognizer(PPOCROptions(backend="openvino", device="cpu", batch_size=4, threads=1))
-    assert ort.backend == "onnxruntime" and ov.backend == "openvino"
+    assert (ort.backend, ort.precision, ov.backend, ov.precision) == ("onnxruntime", "fp32", "openvino", "fp32")
     assert ov.name == ort.name == "ppocr:PP-OCRv6_rec_small"
     assert ov.characters == ort.characters
     want, got = ort(crops), ov(crops)
@@ -391,7 +391,8 @@ def test_ppocr_openvino_fp32_reads_like_onnxruntime():
 
 
 @pytest.mark.weights
-def test_ppocr_auto_backend_on_cpu_is_openvino_and_bf16_still_reads():
-    assert PPOCRRecognizer(PPOCROptions(device="cpu")).backend == "openvino"
+def test_ppocr_auto_backend_is_onnxruntime_for_fp32_openvino_for_bf16_which_still_reads():
+    assert PPOCRRecognizer(PPOCROptions(device="cpu")).backend == "onnxruntime"
     bf16 = PPOCRRecognizer(PPOCROptions(device="cpu", precision="bf16"))
+    assert (bf16.backend, bf16.precision) == ("openvino", "bf16")
     assert [r.text.lower() for r in bf16([_word("STREET", 40, True), _word("2026", 56, True)])] == ["street", "2026"]
