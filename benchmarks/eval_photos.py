@@ -32,7 +32,7 @@ import numpy as np
 from _machine import cpu_name  # benchmarks/_machine.py
 from _subset import select_names  # benchmarks/_subset.py
 
-from detectors.split import SplitOptions, split_detections
+from detectors.split import SplitOptions
 from detectors.types import Detection
 from pipeline import Pipeline, PipelineOptions
 from pipeline.core import detect_pages, read_page, recognize_pages
@@ -50,37 +50,48 @@ CHUNK_PHOTOS = 8
 class CachedHeatmapDetector:
     """A :class:`detectors.CraftDetector` whose heat maps come from a :class:`HeatmapCache` when there.
 
-    ``sources`` (name, path) must be set to the photos of the next call, in order.
+    ``sources`` (name, path) must be set to the photos of the next call, in order. The pipeline's
+    ``detect_pages`` calls ``heatmaps_batch`` and ``postprocess`` (word splitting on) or the detector.
     """
 
-    def __init__(self, inner, cache: HeatmapCache, split: SplitOptions = SplitOptions(enabled=False)):
-        self.inner, self.cache, self.name, self.split = inner, cache, inner.name, split
+    def __init__(self, inner, cache: HeatmapCache):
+        self.inner, self.cache, self.name = inner, cache, inner.name
+        self.postprocess = inner.postprocess
         self.sources: List[tuple] = []
 
-    def __call__(self, images: Sequence[np.ndarray]) -> List[List[Detection]]:
+    def heatmaps_batch(self, images: Sequence[np.ndarray]) -> list:
         assert len(self.sources) == len(images)
         maps = [self.cache.get(n, p) for n, p in self.sources]
         todo = [i for i, m in enumerate(maps) if m is None]
         if todo:
             for i, m in zip(todo, self.inner.heatmaps_batch([images[i] for i in todo])):
                 maps[i] = self.cache.put(*self.sources[i], *m)
-        return [split_detections(*m, self.inner.postprocess(img, *m), self.split) for img, m in zip(images, maps)]
+        return maps
+
+    def __call__(self, images: Sequence[np.ndarray]) -> List[List[Detection]]:
+        return [self.postprocess(img, *m) for img, m in zip(images, self.heatmaps_batch(images))]
 
 
 class CachedRecognizer:
-    """A recognizer whose readings come from a :class:`RecognitionCache` when there (same name)."""
+    """A recognizer whose readings come from a :class:`RecognitionCache` when there.
+
+    Keyed by the recognizer's name and, where it says, its backend and precision (OpenVINO bf16 reads
+    some crops differently from fp32).
+    """
 
     def __init__(self, inner, cache: RecognitionCache):
         self.inner, self.cache, self.name = inner, cache, inner.name
+        self.key = "|".join([inner.name, *(str(getattr(inner, a)) for a in ("backend", "precision")
+                                           if hasattr(type(inner), a))])
 
     def __call__(self, crops: Sequence[np.ndarray]) -> List[Recognition]:
         keys = [crop_digest(c) for c in crops]
-        have = self.cache.get_many(keys, self.name)
+        have = self.cache.get_many(keys, self.key)
         todo = list(dict.fromkeys(k for k in keys if k not in have))
         if todo:
             first = {k: i for i, k in reversed(list(enumerate(keys)))}
             recs = self.inner([crops[first[k]] for k in todo])
-            self.cache.put_many([(k, r.text, r.score, r.char_scores) for k, r in zip(todo, recs)], self.name)
+            self.cache.put_many([(k, r.text, r.score, r.char_scores) for k, r in zip(todo, recs)], self.key)
             have.update({k: (r.text, r.score, tuple(r.char_scores)) for k, r in zip(todo, recs)})
         return [Recognition(*have[k]) for k in keys]
 
@@ -99,7 +110,8 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
         v = getattr(args, "lexicon_" + name)
         if v is not None:
             lex = dataclasses.replace(lex, **{name: type(getattr(lex, name))(v)})
-    return dataclasses.replace(opts, detector=det, rectify=rect, lexicon=lex)
+    return dataclasses.replace(opts, detector=det, rectify=rect, lexicon=lex, calibrate=not args.raw_scores,
+                               split=split_options(args))
 
 
 def split_options(args: argparse.Namespace) -> SplitOptions:
@@ -111,10 +123,9 @@ def split_options(args: argparse.Namespace) -> SplitOptions:
     return opts
 
 
-def run_cached(ocr: Pipeline, folder: Path, names: Sequence[str], cache_dir: Optional[str],
-               split: SplitOptions) -> List[PageResult]:
+def run_cached(ocr: Pipeline, folder: Path, names: Sequence[str], cache_dir: Optional[str]) -> List[PageResult]:
     """Every photo through the pipeline's own stage functions, networks' outputs from the caches."""
-    det = CachedHeatmapDetector(ocr.detector, HeatmapCache(heatmap_key(ocr.detector), cache_dir), split)
+    det = CachedHeatmapDetector(ocr.detector, HeatmapCache(heatmap_key(ocr.detector), cache_dir))
     rec = GuardedRecognizer(CachedRecognizer(ocr.recognizer, RecognitionCache(cache_dir)))
     out: List[PageResult] = []
     for start in range(0, len(names), CHUNK_PHOTOS):
@@ -150,6 +161,7 @@ def main() -> None:
     ap.add_argument("--lexicon", help="word list for unsure readings (pipeline/lexicon.py)")
     for name in ("max_distance", "max_score", "min_chars"):
         ap.add_argument("--lexicon-" + name.replace("_", "-"), type=float, default=None)
+    ap.add_argument("--raw-scores", action="store_true", help="the recognizer's own word scores, uncalibrated")
     ap.add_argument("--cache-dir", default=None, help="default: ~/.cache/sceneocr/eval")
     ap.add_argument("--no-cache", action="store_true", help="run the networks on every photo (for timing)")
     ap.add_argument("--json", help="write one JSON record per photo here")
@@ -165,7 +177,7 @@ def main() -> None:
     if args.no_cache:
         pages = [ocr([str(folder / name)])[0] for name in names]
     else:
-        pages = run_cached(ocr, folder, names, args.cache_dir, split_options(args))
+        pages = run_cached(ocr, folder, names, args.cache_dir)
     secs = (time.perf_counter() - t0) / max(1, len(names))
 
     total, parts = Counts(), Breakdown()
@@ -182,8 +194,9 @@ def main() -> None:
         records.append({"image": name, "det_hmean": round(s["det_hmean"], 4), "e2e_hmean": round(s["e2e_hmean"], 4),
                         "counts": dataclasses.asdict(counts), "breakdown": b.counts(),
                         "gt_words": [dataclasses.asdict(w) for w in b.words],
-                        "predictions": [{"text": w.text, "score": round(w.score, 4),
-                                         "quad": np.round(w.quad, 1).tolist()} for w in words]})
+                        "predictions": [{"text": w.text, "score": round(w.score, 4), "right": ok,
+                                         "quad": np.round(w.quad, 1).tolist()}
+                                        for w, ok in zip(words, b.pred_right)]})
         if args.show_words:
             print(f"{name}: read {texts}")
             print(f"{name}: gt   {[g.text for g in gt[name] if not g.ignore]}")

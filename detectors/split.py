@@ -19,6 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .curved import curvature, polygon_boundaries
 from .geometry import quad_size
 from .types import Detection
 
@@ -40,6 +41,9 @@ class SplitOptions:
     min_aspect: float = 1.5
     # regions whose reading direction is steeper than this (degrees from horizontal) are not cut
     max_angle_deg: float = 30.0
+    # regions whose CRAFT polygon bends more than this (centre-line deviation / band height, as
+    # RectifyOptions.curved_min_curvature) are not cut: their quad's middle band misses the letters
+    max_curvature: float = 0.15
     # a part ends where the region map, walking from the valley into the part, first rises above this
     # share of the part's nearest character peak (within one height of the valley)
     part_edge: float = 0.5
@@ -139,6 +143,10 @@ def _split_one(text_map: np.ndarray, link_map: np.ndarray, scale: float, det: De
     d = det.quad[1] - det.quad[0]
     if abs(np.degrees(np.arctan2(d[1], d[0]))) > options.max_angle_deg:
         return None
+    if det.polygon is not None:
+        sides = polygon_boundaries(det.polygon, det.quad)
+        if sides is not None and curvature(*sides) > options.max_curvature:
+            return None
     tp, lp = strip_profiles(text_map, link_map, quad_hm)
     cuts = find_cuts(tp, lp, height, options)
     if not cuts:

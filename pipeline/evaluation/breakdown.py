@@ -23,7 +23,7 @@ and every unmatched prediction is a ``false_positive`` (``fp_merged``: one that 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -61,14 +61,19 @@ class Breakdown:
     false_positive: int = 0
     fp_merged: int = 0
     words: Tuple[WordOutcome, ...] = field(default=(), compare=False)
+    # per prediction, in order: True / False whether it is a right end-to-end word, None when it is not
+    # scored (empty, or mostly inside a don't-care region); concatenated by ``+``
+    pred_right: Tuple[Optional[bool], ...] = field(default=(), compare=False)
 
     def __add__(self, other: "Breakdown") -> "Breakdown":
         a, b = self.counts(), other.counts()
-        return Breakdown(**{k: a[k] + b[k] for k in a}, words=self.words + other.words)
+        return Breakdown(**{k: a[k] + b[k] for k in a}, words=self.words + other.words,
+                         pred_right=self.pred_right + other.pred_right)
 
     def counts(self) -> Dict[str, int]:
         d = asdict(self)
         d.pop("words")
+        d.pop("pred_right")
         return d
 
 
@@ -141,7 +146,11 @@ def breakdown_image(gt: Sequence[GTWord], pred_quads: Sequence[np.ndarray],
         words.append(WordOutcome(g.text, read, cat))
     unmatched = [j for j in keep if j not in used]
     fp_merged = sum(1 for j in unmatched if holds[:, j].sum() >= 2)
-    return Breakdown(**counts, false_positive=len(unmatched), fp_merged=fp_merged, words=tuple(words))
+    right_preds = {match[i] for i, w in enumerate(words) if w.category == "right"}
+    kept = set(keep)
+    pred_right = tuple((j in right_preds) if j in kept else None for j in range(len(preds)))
+    return Breakdown(**counts, false_positive=len(unmatched), fp_merged=fp_merged, words=tuple(words),
+                     pred_right=pred_right)
 
 
 def category_of(outcomes: Sequence[WordOutcome], category: str) -> List[WordOutcome]:
