@@ -87,7 +87,7 @@ def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TrOCR: most tokens per word, end-of-sequence included (default 24)")
     parser.add_argument("--compile", action="store_true", help="TrOCR: torch.compile the encoder (CUDA only)")
     parser.add_argument("--threads", type=int, default=0, metavar="N",
-                        help="inference threads per model (default 0: the runtime's choice)")
+                        help="inference threads per model, CRAFT on OpenVINO and PP-OCR (default 0: the runtime's choice)")
     parser.add_argument("--min-width", type=positive_int, default=320, metavar="PX",
                         help="PP-OCR: narrowest network input (default 320, rapidocr's exact results)")
     parser.add_argument("--no-quantize", dest="quantize", action="store_false",
@@ -127,10 +127,10 @@ def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
     from pipeline.core import PipelineOptions
 
     options = PipelineOptions(recognizer=recognizer_options(args), device=args.device)
+    detector = dataclasses.replace(options.detector, threads=args.threads)
     if args.canvas_size:
-        options = dataclasses.replace(options, detector=dataclasses.replace(options.detector,
-                                                                            canvas_size=args.canvas_size))
-    return options
+        detector = dataclasses.replace(detector, canvas_size=args.canvas_size)
+    return dataclasses.replace(options, detector=detector)
 
 
 def find_images_or_complain(paths: Sequence[str]) -> Optional[List[Path]]:
