@@ -250,20 +250,10 @@ def test_threads_exporting_at_once_all_get_a_working_model(tmp_path, tiny_weight
 
 _PROCESS_SCRIPT = textwrap.dedent("""
     import glob, sys, time
-    sys.path.insert(0, {repo!r})
+    sys.path[:0] = [{repo!r}, {tests!r}]
     import numpy as np
-    import torch
     from detectors.craft_openvino import OpenVINOCraft, cached_export
-
-    class TinyCraft(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.conv = torch.nn.Conv2d(3, 2, 3, stride=2, padding=1)
-
-        def forward(self, x):
-            y = torch.sigmoid(self.conv(x))
-            return y.permute(0, 2, 3, 1), y
+    from test_openvino import TinyCraft
 
     open({ready!r} + sys.argv[1], "w").close()
     deadline = time.time() + 60
@@ -278,7 +268,7 @@ _PROCESS_SCRIPT = textwrap.dedent("""
 @pytest.mark.system
 def test_two_processes_exporting_at_once_both_get_a_working_model(tmp_path, tiny_weights):
     cache = tmp_path / "cache"
-    script = _PROCESS_SCRIPT.format(repo=str(REPO), ready=str(tmp_path / "ready-"), weights=tiny_weights,
+    script = _PROCESS_SCRIPT.format(repo=str(REPO), tests=str(Path(__file__).resolve().parent), ready=str(tmp_path / "ready-"), weights=tiny_weights,
                                     cache=str(cache))
     procs = [subprocess.Popen([sys.executable, "-c", script, str(k)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for k in range(2)]

@@ -14,6 +14,7 @@ demo_requests_total{code="200"} 1
 
 from __future__ import annotations
 
+import abc
 import bisect
 import math
 import threading
@@ -41,7 +42,7 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-class _Metric:
+class _Metric(abc.ABC):
     kind = ""
 
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()):
@@ -64,8 +65,9 @@ class _Metric:
     def header(self) -> List[str]:
         return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
 
+    @abc.abstractmethod
     def samples(self) -> List[str]:
-        raise NotImplementedError
+        """The metric's sample lines in the Prometheus text format."""
 
 
 class Counter(_Metric):
