@@ -175,3 +175,106 @@ def test_every_line_in_exactly_one_block():
     for b in blocks:
         assert b.quad.shape == (4, 2) and b.quad.dtype == np.float32
     assert assemble_blocks([]) == ()
+
+
+# --- quads as CRAFT gives them: axis-aligned boxes of short words, turned crops ----------------------------
+
+def axis_aligned(word):
+    """The word with CRAFT's box for a near-square region: the axis-aligned box around its quad."""
+    (x0, y0), (x1, y1) = word.quad.min(axis=0), word.quad.max(axis=0)
+    return Word(text=word.text, score=0.9, det_score=0.9,
+                quad=np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32))
+
+
+def angle_of(quad):
+    d = quad[1] - quad[0]
+    return np.degrees(np.arctan2(-d[1], d[0]))
+
+
+@pytest.mark.parametrize("angle", [0, 20])
+@pytest.mark.parametrize("shift", [0.0, 1.0, 2.0])
+def test_rows_of_short_words_stay_apart(angle, shift):
+    # two rows of one- and two-character words, the second shifted along the line by ``shift`` heights: a
+    # short word of one row must not be taken for the next word of the other
+    a = np.radians(angle)
+    down, along = np.array([np.sin(a), np.cos(a)]), np.array([np.cos(a), -np.sin(a)])
+    rows = [["A", "1", "to", "9"], ["B", "2", "to", "6"]]
+    words = []
+    for k, row in enumerate(rows):
+        x, y = np.array([100.0, 200.0]) + k * (1.6 * 30 * down + shift * 30 * along)
+        words += [axis_aligned(w) for w in line_words(row, x, y, 30, angle=angle)]
+    assert sorted(map(tuple, texts(assemble_lines(shuffled(words, 11))))) == sorted(map(tuple, rows))
+
+
+@pytest.mark.parametrize("angle", [-30, 35])
+def test_short_words_of_a_turned_line_join_its_long_words(angle):
+    words = line_words(["Room", "12", "A", "to", "Exit"], 100, 300, 36, angle=angle)
+    words = [axis_aligned(w) if len(w.text) < 3 else w for w in words]
+    assert texts(assemble_lines(shuffled(words, 12))) == [["Room", "12", "A", "to", "Exit"]]
+
+
+def test_turned_panel_of_short_words_keeps_its_lines_and_block():
+    a = np.radians(-34)
+    down = np.array([np.sin(a), np.cos(a)])
+    rows = [["NO", "PARKING"], ["Mon", "to", "Fri"], ["8", "am", "to", "6", "pm"]]
+    words = []
+    for k, row in enumerate(rows):
+        x, y = np.array([200.0, 200.0]) + k * 1.6 * 30 * down
+        words += [axis_aligned(w) if len(w.text) < 3 else w for w in line_words(row, x, y, 30, angle=-34)]
+    lines = assemble_lines(shuffled(words, 13))
+    assert sorted(map(tuple, texts(lines))) == sorted(map(tuple, rows))
+    assert [b.text for b in assemble_blocks(lines)] == ["NO PARKING\nMon to Fri\n8 am to 6 pm"]
+
+
+def test_thin_character_turned_a_quarter_joins_its_line():
+    # a lone "1" is a thin tall box; the orientation step may have read it turned by 90 degrees, so its
+    # quad "reads" downwards
+    words = line_words(["B", "1", "to", "6"], 100, 300, 30)
+    q = words[1].quad
+    words[1] = Word(text="1", score=0.9, det_score=0.9, quad=np.roll(q, -1, axis=0))
+    assert angle_of(words[1].quad) == pytest.approx(-90, abs=1)
+    assert texts(assemble_lines(shuffled(words, 14))) == [["B", "1", "to", "6"]]
+
+
+def test_half_turned_short_word_joins_its_line():
+    # "NO" read upside down ("ON"): its quad runs backwards along the line
+    words = line_words(["NO", "ENTRY"], 100, 300, 34, angle=-44)
+    words[0] = Word(text="ON", score=0.9, det_score=0.9, quad=np.roll(words[0].quad, 2, axis=0))
+    assert texts(assemble_lines(words)) == [["ON", "ENTRY"]]
+
+
+def test_opposite_direction_less_boxes_above_each_other_stay_apart():
+    # two near-square boxes, one read half turned: their summed directions cancel, which must not make
+    # every test pass
+    a = Word(text="12", score=0.9, det_score=0.9, quad=rotated_rect(100, 100, 40, 30, 0))
+    b = Word(text="b", score=0.9, det_score=0.9, quad=np.roll(rotated_rect(104, 170, 20, 20, 0), 2, axis=0))
+    assert len(assemble_lines([a, b])) == 2
+
+
+def test_perspective_line_grows_along_its_length():
+    # seen at an angle, word heights grow along the line (20 to 44 px): neighbours are alike, the ends not
+    words, x = [], 50.0
+    for k, t in enumerate(["GRAND", "CENTRAL", "STATION", "NORTH", "EXIT"]):
+        h = 20 + 6 * k
+        w = len(t) * 0.6 * h
+        words.append(Word(text=t, score=0.9, det_score=0.9, quad=rotated_rect(x + w / 2, 300 - 0.1 * x, w, h, 5.7)))
+        x += w + 0.4 * h
+    assert texts(assemble_lines(shuffled(words, 15))) == [["GRAND", "CENTRAL", "STATION", "NORTH", "EXIT"]]
+
+
+def test_tight_column_gutter_cuts_a_line_the_loose_boxes_joined():
+    # three left-aligned columns 0.8 heights apart; the words' boxes nearly touch (gap 0.1 heights), so the
+    # gutter is narrower than max_gap_ratio and the first pass joins the middle row across it
+    h, gutter = 24, 0.8 * 24
+    columns = [[["North", "Wing"], ["Rooms", "1", "to", "20"], ["Library"]],
+               [["South", "Wing"], ["Rooms", "21", "to", "40"], ["Cafe"]],
+               [["East", "Wing"], ["Hall", "C"], ["Shop"]]]
+    words, x0 = [], 40.0
+    for col in columns:
+        rows = [line_words(row, x0, 100 + 32 * k, h, gap=0.1) for k, row in enumerate(col)]
+        words += [w for row in rows for w in row]
+        x0 = max(float(w.quad[:, 0].max()) for row in rows for w in row) + gutter
+    lines = assemble_lines(shuffled(words, 16))
+    assert sorted(map(tuple, texts(lines))) == sorted(tuple(row) for col in columns for row in col)
+    assert [b.text for b in assemble_blocks(lines)] == ["North Wing\nRooms 1 to 20\nLibrary",
+                                                        "South Wing\nRooms 21 to 40\nCafe", "East Wing\nHall C\nShop"]

@@ -6,6 +6,9 @@ so each layout costs milliseconds. A few go through the real CRAFT + CRNN pipeli
 The figure: the share of ground-truth lines whose word sequence comes out exactly (same words, same order) in
 one assembled line, over every layout (``test_share_of_lines_exactly_right``); target 100 % on clean renders.
 Every layout also checks the blocks: which lines, in which order, and the blocks' reading order.
+``HARD`` layouts (strong keystone, turned panels of short words, skewed columns) are checked with the exact
+quads and with quads as a detector gives them (``detected_like``: seeded jitter and dilation, axis-aligned
+boxes for short words); ``benchmarks/eval_layouts.py`` measures the same through the real pipeline.
 """
 
 from __future__ import annotations
@@ -221,6 +224,120 @@ def test_top_level_lines_keep_screen_order(rendered):
     lines = assemble_lines(words)
     assert [ln.text for ln in lines] == ["Coffee", "Books", "Tea", "Maps", "Cake", "Cards"]
     assert [b.text for b in assemble_blocks(lines)] == ["Coffee\nTea\nCake", "Books\nMaps\nCards"]
+
+
+# --- quads as a detector gives them ------------------------------------------------------------------------
+
+# layouts that are hard for assembly once the quads are a detector's: strong keystone, turned panels full of
+# short words (CRAFT axis-aligns their near-square boxes), short words on turned lines, skewed columns
+HARD: Dict[str, Callable[[], Scene]] = {
+    "perspective: three-line sign seen from the left, strong": lambda: perspective_scene(
+        scene_of(TextItem("CITY MUSEUM\nOpen daily\n10 am to 6 pm", (400, 300), 52)),
+        [(0, 130), (800, 0), (800, 600), (0, 470)]),
+    "perspective: short words seen from below": lambda: perspective_scene(
+        scene_of(TextItem("BUS 42\nto Central Station\nevery 10 min", (400, 300), 48, **YELLOW)),
+        [(130, 0), (670, 0), (800, 600), (0, 600)]),
+    "perspective: seen from the right, two signs": lambda: perspective_scene(
+        scene_of(TextItem("Gate 7 B\nDepartures", (400, 190), 50, **DARK),
+                 TextItem("Exit 3 to Park Lane", (400, 460), 40)),
+        [(0, 0), (800, 120), (800, 480), (0, 600)]),
+    "turned panel -34, short words": lambda: scene_of(
+        TextItem("NO PARKING\nMon to Fri\n8 am to 6 pm", (400, 300), 44, angle=-34, **DARK)),
+    "turned panel +40, short words": lambda: scene_of(TextItem("Gate 7 B\nto all Trains", (400, 300), 48, angle=40)),
+    "turned panel -20, digits": lambda: scene_of(
+        TextItem("Platform 3\nTrains to the Airport\nA 1 to 9", (400, 300), 40, angle=-20, **YELLOW)),
+    "turned panel in a skewed scene": lambda: perspective_scene(
+        scene_of(TextItem("Car Park\nLevel 2 B\nfree after 6 pm", (330, 260), 44, angle=25, **DARK),
+                 TextItem("Taxi rank A", (640, 530), 32, **YELLOW)),
+        [(60, 0), (740, 0), (800, 600), (0, 600)]),
+    "turned one-line signs with short words": lambda: scene_of(
+        TextItem("Room 12 A", (200, 130), 44, angle=30),
+        TextItem("Exit 3 to Park Lane", (430, 330), 40, angle=-20, **DARK),
+        TextItem("Open 24 h", (620, 500), 44, angle=44, **YELLOW)),
+    "two columns, skewed": lambda: perspective_scene(
+        scene_of(TextItem("ARRIVALS\nLondon\nParis 7", (230, 300), 40, **BARE),
+                 TextItem("DEPARTURES\nRome\nBerlin 2", (570, 300), 40, **BARE)),
+        [(0, 0), (800, 90), (800, 510), (0, 600)]),
+    "three columns, skewed from below": lambda: perspective_scene(
+        scene_of(TextItem("Pizza\nPasta 9\nSalad", (150, 300), 36, **BARE),
+                 TextItem("Soup 5\nBread\nTea", (400, 300), 36, **BARE),
+                 TextItem("Ice Cream\nCoffee\nJuice", (650, 300), 36, **BARE)),
+        [(90, 0), (710, 0), (800, 600), (0, 600)]),
+}
+
+
+def detected_like(words: Sequence[Word], seed: int, jitter: float = 0.04, dilate: float = 0.06) -> List[Word]:
+    """``words`` with quads as a detector gives them (seeded): each quad grown by ``dilate`` of its height on
+    every side, its corners moved at random by ``jitter`` of its height (sd), and words shorter than 3
+    characters given the axis-aligned box around that (CRAFT's box for near-square words)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for w in words:
+        q = w.quad.astype(np.float64)
+        u = q[1] - q[0]
+        u /= np.linalg.norm(u)
+        v = np.array([-u[1], u[0]])
+        h = float(np.linalg.norm(q[3] - q[0]))
+        outward = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)
+        q = q + dilate * h * (outward[:, :1] * u + outward[:, 1:] * v) + rng.normal(0.0, jitter * h, q.shape)
+        if len(w.text) < 3:
+            (x0, y0), (x1, y1) = q.min(axis=0), q.max(axis=0)
+            q = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+        out.append(Word(text=w.text, score=w.score, det_score=w.det_score, quad=q.astype(np.float32)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered_hard():
+    return {name: make() for name, make in HARD.items()}
+
+
+@pytest.mark.parametrize("name", list(HARD))
+def test_hard_layout_exact_quads(name, rendered_hard):
+    scene = rendered_hard[name]
+    words = scene_words(scene, seed=len(name))
+    gt_lines, gt_blocks = truth(scene, words)
+    lines, blocks, _, _ = assembled(words)
+    assert sorted(lines) == sorted(gt_lines), (texts(words, lines), texts(words, gt_lines))
+    assert [texts(words, b) for b in blocks] == [texts(words, b) for b in gt_blocks]
+
+
+@pytest.mark.parametrize("name", list(HARD))
+def test_hard_layout_detected_quads(name, rendered_hard):
+    """Lines come out exactly with jittered, dilated quads and axis-aligned boxes for short words."""
+    scene = rendered_hard[name]
+    exact = scene_words(scene, seed=len(name))
+    gt_lines, gt_blocks = truth(scene, exact)
+    words = detected_like(exact, seed=len(name))
+    lines, blocks, _, _ = assembled(words)
+    assert sorted(lines) == sorted(gt_lines), (texts(words, lines), texts(words, gt_lines))
+    assert [texts(words, b) for b in blocks] == [texts(words, b) for b in gt_blocks]
+
+
+def test_detected_like_makes_short_words_axis_aligned(rendered_hard):
+    scene = rendered_hard["turned panel -34, short words"]
+    words = detected_like(scene_words(scene), seed=0)
+    short = [w for w in words if len(w.text) < 3]
+    assert len(short) >= 5
+    for w in short:
+        assert w.quad[0, 1] == w.quad[1, 1] and w.quad[0, 0] == w.quad[3, 0]
+    moved = [float(np.abs(w.quad - e.quad).max()) for w, e in zip(words, scene_words(scene))]
+    assert min(moved) > 0.0
+
+
+def test_share_of_lines_exactly_right_with_detected_quads(rendered, rendered_hard, capsys):
+    """Every layout, plain and hard, with quads as a detector gives them (three noise seeds each)."""
+    right = total = 0
+    for name, scene in {**rendered, **rendered_hard}.items():
+        exact = scene_words(scene, seed=len(name))
+        gt_lines, _ = truth(scene, exact)
+        for seed in range(3):
+            lines, _, _, _ = assembled(detected_like(exact, seed=seed))
+            right += len(set(gt_lines) & set(lines))
+            total += len(gt_lines)
+    with capsys.disabled():
+        print(f"\ndetected-like quads: lines exactly right: {right}/{total} = {right / total:.1%}")
+    assert right == total
 
 
 # --- through the real detector and recognizer (a few layouts; seconds each on a CPU) -----------------------
