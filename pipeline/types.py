@@ -43,6 +43,9 @@ class Word:
         bottom); ``angle`` is then the turn that stood the column upright, and the quad reads down the
         column (edge 0->1 runs from its top-right corner to its bottom-right corner). Written to JSON only
         when true.
+    low_confidence: the pipeline does not claim this word (too unsure, a lone character, no letter or
+        digit: :mod:`pipeline.abstain`); such words are only returned when asked for
+        (``AbstainOptions.keep``, ``sceneocr read --keep-unsure``). Written to JSON only when true.
     """
 
     text: str
@@ -53,6 +56,7 @@ class Word:
     char_scores: Tuple[float, ...] = field(default_factory=tuple)
     angle: float = 0.0
     stacked: bool = False
+    low_confidence: bool = False
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
@@ -67,12 +71,14 @@ class Word:
         out["angle"] = round(float(self.angle), 1)
         if self.stacked:
             out["stacked"] = True
+        if self.low_confidence:
+            out["low_confidence"] = True
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Word":
-        """The word of a :meth:`to_dict` record (``polygon``, ``char_scores``, ``angle``, ``stacked``
-        optional)."""
+        """The word of a :meth:`to_dict` record (``polygon``, ``char_scores``, ``angle``, ``stacked``,
+        ``low_confidence`` optional)."""
         polygon = data.get("polygon")
         return cls(
             text=str(data["text"]),
@@ -83,6 +89,7 @@ class Word:
             char_scores=tuple(float(c) for c in data.get("char_scores", ())),
             angle=float(data.get("angle", 0.0)),
             stacked=bool(data.get("stacked", False)),
+            low_confidence=bool(data.get("low_confidence", False)),
         )
 
 

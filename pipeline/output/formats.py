@@ -147,8 +147,10 @@ def _hocr_page(page: PageResult, number: int) -> str:
                 quad = np.clip(np.asarray(word.quad, dtype=np.float64).reshape(-1, 2), 0, [w, h])
                 poly = " ".join(str(int(round(float(v)))) for v in quad.reshape(-1))
                 conf = int(round(min(max(float(word.score), 0.0), 1.0) * 100))
+                unsure = ' data-low-confidence="true"' if word.low_confidence else ""
                 spans.append(f'<span class="ocrx_word" id="word_{number}_{n_word}" '
-                             f'title="{bbox(word.quad)}; poly {poly}; x_wconf {conf}">{escape(word.text)}</span>')
+                             f'title="{bbox(word.quad)}; poly {poly}; x_wconf {conf}"{unsure}>'
+                             f'{escape(word.text)}</span>')
             out.append(" ".join(spans) + "</span>\n")
         out.append("   </div>\n")
     out.append("  </div>\n")

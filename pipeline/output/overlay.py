@@ -12,6 +12,9 @@ a translucent dimming ``<rect>``, then groups ``blocks`` and ``lines`` (dashed o
 word a ``<g class="word">`` with its outline ``<polygon>`` in the score colour, a ``<title>``, and its text as
 a ``<text>`` element, white with a dark halo so it reads on light and dark photos alike). Words carry
 ``data-text``, ``data-score`` and ``data-det-score`` attributes.
+
+Words the pipeline does not claim (``Word.low_confidence``, returned only with ``sceneocr read --keep-unsure``)
+are outlined dashed (SVG: ``stroke-dasharray`` and ``data-low-confidence="true"``).
 """
 
 from __future__ import annotations
@@ -101,7 +104,9 @@ def draw_overlay(image: np.ndarray, page: PageResult, *, show_lines: bool = True
     # every outline first, then every label, so no outline crosses a label's text
     for word in words:
         points = _outline(word)
-        if len(points) >= 2:
+        if len(points) >= 2 and word.low_confidence:  # not claimed (pipeline/abstain.py): dashed
+            _dashed_polygon(draw, points, score_color(word.score), stroke, dash=2 * stroke + 2)
+        elif len(points) >= 2:
             draw.line(points + points[:1], fill=score_color(word.score), width=stroke, joint="curve")
     for word in words:
         text = " ".join(word.text.split())
@@ -309,10 +314,12 @@ def draw_svg(
             continue
         text = " ".join(word.text.split())
         color = _hex(score_color(word.score))
+        unsure = ' data-low-confidence="true"' if word.low_confidence else ""
         out.append(f'<g class="word" data-text="{escape(text)}" data-score="{float(word.score):.4f}" '
-                   f'data-det-score="{float(word.det_score):.4f}">\n')
+                   f'data-det-score="{float(word.det_score):.4f}"{unsure}>\n')
+        dashes = f' stroke-dasharray="{2 * stroke + 2}"' if word.low_confidence else ""
         out.append(f'<polygon points="{_svg_points(outline)}" fill="none" stroke="{color}" '
-                   f'stroke-width="{stroke}"><title>{escape(text)} ({float(word.score):.2f})</title></polygon>\n')
+                   f'stroke-width="{stroke}"{dashes}><title>{escape(text)} ({float(word.score):.2f})</title></polygon>\n')
         quad = _points(word.quad) or outline
         if text:
             size = int(np.clip(round(_FONT_SCALE * _word_height(word.quad)), _MIN_FONT_PX, max_font))

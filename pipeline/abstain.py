@@ -1,0 +1,107 @@
+"""Which read words the pipeline should not claim: too unsure, lone characters, no letters or digits.
+
+On street photos most false positives are not words at all: a lone character cut from a logo, a stroke of
+a railing read as ``I`` or ``-``, a word read with little confidence. A word is *unsure* when any of these
+holds:
+
+* its text has no letter or digit;
+* it has fewer than ``min_chars`` letters and digits, unless (``short_in_line``) it shares an assembled
+  line with a word that is sure on its own (``NO`` in ``NO PARKING`` stays, a lone ``I`` does not);
+* its calibrated score is below ``min_score`` (only where the recognizer ships a calibration,
+  :mod:`recognizer.calibration`: ppocr; crnn's and TrOCR's own scores are not thresholded, since 0.2 of
+  theirs means something else).
+
+Unsure words are dropped from the result by default (``keep=False``): what the pipeline returns is what
+it claims, and ICDAR-style scoring (every returned box a claim) rewards that. With ``keep=True`` they stay,
+marked ``Word.low_confidence``; the JSON record says ``"low_confidence": true``, hOCR adds
+``data-low-confidence``, the overlays draw them dashed.
+
+The defaults were chosen on the ICDAR 2015 training photos img_1-250 and confirmed on img_501-750
+(``benchmarks/choose_abstain.py``; ppocr, calibrated scores, BENCHMARKS.md): end-to-end hmean
+0.750 -> 0.761 and 0.691 -> 0.702, detection hmean 0.863 -> 0.867 and 0.843 -> 0.840. Dropping every
+short word, also inside lines, scores about one point higher there (ICDAR 2015 does not score words under
+three characters end to end, and marks many of them ``###``), but would turn ``NO PARKING`` into
+``PARKING``: the rescue by the line stays.
+
+>>> from pipeline.types import Line, Word
+>>> import numpy as np
+>>> q = np.zeros((4, 2), np.float32)
+>>> [is_unsure(Word(t, s, 0.9, q), AbstainOptions(min_score=0.3)) for t, s in
+...  [("EXIT", 0.9), ("I", 0.99), ("--", 0.99), ("EXIT", 0.1)]]
+[False, True, True, True]
+>>> words = [Word("NO", 0.99, 0.9, q), Word("PARKING", 0.98, 0.9, q)]
+>>> from pipeline.types import Line
+>>> [w.text for w in abstain(words, AbstainOptions(min_chars=3), [Line(tuple(words), q)])]
+['NO', 'PARKING']
+>>> [w.text for w in abstain(words[:1], AbstainOptions(min_chars=3), [Line(tuple(words[:1]), q)])]
+[]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import List, Sequence
+
+from pipeline.evaluation.text import normalize_word
+from pipeline.types import Line, Word
+
+__all__ = ["AbstainOptions", "is_unsure", "abstain"]
+
+
+@dataclass(frozen=True)
+class AbstainOptions:
+    # False: nothing is judged unsure (every read word is returned, none marked)
+    enabled: bool = True
+    # words with fewer letters and digits than this are unsure (unless short_in_line rescues them)
+    min_chars: int = 3
+    # words whose calibrated score is below this (about this share of them is right) are unsure; the
+    # pipeline applies it only where the recognizer ships a calibration
+    min_score: float = 0.2
+    # a word unsure only for being short is claimed when its line holds a word that is sure on its own
+    short_in_line: bool = True
+    # True: unsure words stay in the result, marked low_confidence; False: they are dropped
+    keep: bool = False
+
+    def __post_init__(self) -> None:
+        if self.min_chars < 0:
+            raise ValueError(f"AbstainOptions.min_chars must be >= 0, got {self.min_chars}")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ValueError(f"AbstainOptions.min_score must be in [0, 1], got {self.min_score}")
+
+
+def is_unsure(word: Word, options: AbstainOptions) -> bool:
+    """Whether the pipeline should not claim ``word`` on its own (no line context)."""
+    if not options.enabled:
+        return False
+    key = normalize_word(word.text)
+    return not key or len(key) < options.min_chars or float(word.score) < options.min_score
+
+
+def _short_only(word: Word, options: AbstainOptions) -> bool:
+    """Unsure only for having fewer than ``min_chars`` letters and digits (some, and scored well enough)."""
+    key = normalize_word(word.text)
+    return bool(key) and len(key) < options.min_chars and float(word.score) >= options.min_score
+
+
+def abstain(words: Sequence[Word], options: AbstainOptions, lines: Sequence[Line] = ()) -> List[Word]:
+    """The claimed words (in their order), and with ``options.keep`` the unsure ones too, marked
+    ``low_confidence``.
+
+    lines: the words assembled into lines (:func:`pipeline.assemble.assemble_lines`, the same ``Word``
+        objects), for ``short_in_line``; without them short words are judged alone.
+    """
+    if not options.enabled:
+        return list(words)
+    unsure = {id(w) for w in words if is_unsure(w, options)}
+    if options.short_in_line:
+        for line in lines:
+            if any(id(w) not in unsure for w in line.words):
+                unsure -= {id(w) for w in line.words if _short_only(w, options)}
+    out: List[Word] = []
+    for w in words:
+        if id(w) not in unsure:
+            out.append(w)
+        elif options.keep:
+            out.append(dataclasses.replace(w, low_confidence=True))
+    return out
