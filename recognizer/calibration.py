@@ -80,7 +80,6 @@ def calibration_path(recognizer_name: str) -> Path:
 
 
 @functools.lru_cache(maxsize=8)
-@functools.lru_cache(maxsize=8)
 def load_calibration(recognizer_name: str) -> Optional[Calibration]:
     """The shipped calibration fitted for exactly this recognizer name, or None; read once per process (every
     recognised page asks for it)."""

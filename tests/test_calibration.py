@@ -31,3 +31,15 @@ def test_shipped_calibrations_are_valid_and_keyed_by_recognizer_name():
         assert isinstance(cal, Calibration) and np.isfinite(cal.a) and np.isfinite(cal.b)
         assert load_calibration(d["recognizer"] + "-other") is None
     assert load_calibration("nosuch:model") is None
+
+
+def test_ppocr_calibration_ships_and_says_it_helped():
+    from recognizer.ppocr import PPOCRRecognizer
+
+    cal = load_calibration(PPOCRRecognizer().name)  # constructing loads nothing
+    assert cal is not None, "recognizer/calibration_ppocr.json should ship (and be in the package data)"
+    # monotone and a real squeeze of PP-OCR's over-confident scores
+    assert cal.a > 0 and cal(0.99) > cal(0.9) > cal(0.5)
+    assert cal(0.9) < 0.9
+    info = cal.info
+    assert info["ece_check_after"] < info["ece_check_before"] and info["check_words"] > 0
