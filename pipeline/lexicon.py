@@ -9,7 +9,10 @@ only when all of these hold:
 * exactly one lexicon word lies nearest, within ``max_distance`` edits (Levenshtein, on lower-cased
   letters and digits); among equally near words, one that differs from the reading by a character
   added at an end beats one that lacks an end character, which beats any other (the recognizer's
-  common slips on word crops gain or lose one character at an end: EXITY, Pacifich, Editio).
+  common slips on word crops gain or lose one character at an end: EXITY, Pacifich, Editio). Where
+  the recognizer gives a score per character (PP-OCR, TrOCR), the nearest words are first narrowed to
+  those whose edits touch the characters the recognizer was least sure of (summed score within
+  ``min_score_gap`` of the lowest): ``neets`` with an unsure ``t`` becomes ``needs``, not ``nets``.
 
 The replacement takes the reading's case pattern (``EXITY`` -> ``EXIT``, ``Pacifich`` -> ``Pacific``)
 and keeps its leading and trailing punctuation.
@@ -28,7 +31,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from pipeline.evaluation.text import normalize_word
 
@@ -45,6 +48,9 @@ class LexiconOptions:
     max_score: float = 0.9
     # readings with fewer letters are kept as read (short words have too many neighbours)
     min_chars: int = 4
+    # equally near lexicon words: the one whose edits touch the least confident characters wins only when
+    # its summed character score is lower than the runner-up's by at least this much
+    min_score_gap: float = 0.2
 
 
 class Lexicon:
@@ -69,8 +75,12 @@ class Lexicon:
     def __contains__(self, text: str) -> bool:
         return normalize_word(text) in self._by_key
 
-    def nearest(self, text: str) -> Optional[str]:
-        """The one lexicon key within ``max_distance`` edits of ``text``'s key, or None (none, or a tie)."""
+    def nearest(self, text: str, char_scores: Sequence[float] = ()) -> Optional[str]:
+        """The one lexicon key within ``max_distance`` edits of ``text``'s key, or None (none, or a tie).
+
+        char_scores: the recognizer's confidence per character of ``text`` (ignored unless there is one per
+            character); they break ties (module docstring).
+        """
         from rapidfuzz.distance import Levenshtein
         from rapidfuzz.process import extract
 
@@ -82,22 +92,56 @@ class Lexicon:
         found = extract(key, pool, scorer=Levenshtein.distance, score_cutoff=d, limit=None)
         if not found:
             return None
-        ranked = sorted((dist, _edge_rank(key, k), k) for k, dist, _ in found)
-        if len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]:
+        best = min(dist for _, dist, _ in found)
+        nearest = [k for k, dist, _ in found if dist == best]
+        scores = _key_scores(text, char_scores)
+        if scores is not None and len(nearest) > 1:  # the recognizer's own doubt narrows the nearest words
+            costs = {k: _edit_cost(key, k, scores) for k in nearest}
+            low = min(costs.values())
+            nearest = [k for k in nearest if costs[k] - low < self.options.min_score_gap]
+        ranked = sorted((_edge_rank(key, k), k) for k in nearest)
+        if len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
             return None
-        return ranked[0][2]
+        return ranked[0][1]
 
-    def correct(self, text: str, score: float) -> str:
+    def correct(self, text: str, score: float, char_scores: Sequence[float] = ()) -> str:
         """``text``, or its lexicon replacement when the rules of the module docstring allow one."""
         o = self.options
         key = normalize_word(text)
         if (not key or key in self._by_key or score >= o.max_score or any(ch.isdigit() for ch in key)
                 or len(key) < o.min_chars):
             return text
-        found = self.nearest(text)
+        found = self.nearest(text, char_scores)
         if found is None:
             return text
         return _like(text, found)
+
+
+def _key_scores(text: str, char_scores: Sequence[float]) -> Optional[List[float]]:
+    """The scores of the characters that :func:`normalize_word` keeps, or None without one score per character."""
+    if len(char_scores) != len(text):
+        return None
+    out: List[float] = []
+    for ch, sc in zip(text, char_scores):
+        n = len(normalize_word(ch))  # 0 for punctuation; 1 (rarely more) for a letter or digit
+        out.extend([float(sc)] * n)
+    return out if len(out) == len(normalize_word(text)) else None
+
+
+def _edit_cost(key: str, candidate: str, scores: Sequence[float]) -> float:
+    """Summed confidence of the reading's characters that the edits to ``candidate`` change (an insertion
+    counts its less confident neighbour): low when the edits touch characters the recognizer doubted."""
+    from rapidfuzz.distance import Levenshtein
+
+    cost = 0.0
+    for op in Levenshtein.editops(key, candidate):
+        i = op.src_pos
+        if op.tag == "insert":
+            near = [scores[j] for j in (i - 1, i) if 0 <= j < len(scores)]
+            cost += min(near) if near else 1.0
+        else:
+            cost += scores[i]
+    return cost
 
 
 def _edge_rank(key: str, candidate: str) -> int:

@@ -123,3 +123,29 @@ def test_eval_command_on_the_icdar_toy_ground_truth_scores_a_perfect_prediction(
     assert out["det_hmean"] == 1.0 and out["e2e_hmean"] == 1.0 and out["det_gt"] == 21
     args = parser.parse_args(["eval", "--gt", str(tmp_path / "nowhere"), "--pred", str(tmp_path / "results.jsonl")])
     assert args.func(args) == 2
+
+
+def test_eval_command_with_a_lexicon_corrects_only_unsure_words(tmp_path, capsys):
+    from pipeline.commands import eval as eval_cmd
+
+    gt_path = tmp_path / "gt.jsonl"
+    words = [("EXIT", box_to_quad(0, 0, 100, 20)), ("Pacific", box_to_quad(0, 40, 140, 60)),
+             ("Harbour", box_to_quad(0, 80, 140, 100))]
+    gt_path.write_text(json.dumps({"image": "img_1.jpg", "words": [{"text": t, "quad": q.tolist()}
+                                                                     for t, q in words]}) + "\n")
+    # EXITY unsure -> EXIT; Pacifich confident -> kept (wrong); Hrbor unsure but two edits away -> kept
+    read = [("EXITY", 0.5), ("Pacifich", 0.99), ("Hrbor", 0.4)]
+    rec = {"image": "img_1.jpg", "lines": [{"words": [{"text": t, "score": s, "quad": q.tolist()}
+                                                      for (t, s), (_, q) in zip(read, words)]}]}
+    (tmp_path / "results.jsonl").write_text(json.dumps(rec) + "\n")
+    (tmp_path / "lexicon.txt").write_text("# street words\nexit\npacific\nharbour\n")
+    parser = argparse.ArgumentParser()
+    eval_cmd.add_parser(parser.add_subparsers())
+    common = ["eval", "--gt", str(gt_path), "--pred", str(tmp_path / "results.jsonl"), "--json"]
+    assert parser.parse_args(common).func(parser.parse_args(common)) == 0
+    assert json.loads(capsys.readouterr().out)["e2e_tp"] == 0
+    args = parser.parse_args(common + ["--lexicon", str(tmp_path / "lexicon.txt")])
+    assert args.func(args) == 0
+    assert json.loads(capsys.readouterr().out)["e2e_tp"] == 1
+    args = parser.parse_args(common + ["--lexicon", str(tmp_path / "missing.txt")])
+    assert args.func(args) == 2

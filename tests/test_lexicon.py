@@ -24,6 +24,21 @@ def test_edge_slips_are_fixed_and_names_codes_and_confident_words_stay():
     assert strict.correct("Pacifich", 0.5) == "Pacifich"
 
 
+def test_character_scores_choose_among_equally_near_words():
+    lex = Lexicon(["NEEDS", "NETS", "MEETS", "HOTEL", "MOTEL", "EXIT", "EXITS"])
+    # neets: needs / nets / meets are one edit away; the recognizer doubted the t
+    assert lex.correct("neets", 0.5) == "neets"
+    assert lex.correct("neets", 0.5, (0.99, 0.99, 0.99, 0.4, 0.99)) == "needs"
+    # ... or the first letter
+    assert lex.correct("neets", 0.5, (0.3, 0.99, 0.99, 0.99, 0.99)) == "meets"
+    # BOTEL: the unsure B points at HOTEL and MOTEL alike: still no choice
+    assert lex.correct("BOTEL", 0.5, (0.2, 0.99, 0.99, 0.99, 0.99)) == "BOTEL"
+    # scores that are all alike leave the end rule to decide
+    assert lex.correct("EXITY", 0.5, (0.9,) * 5) == "EXIT"
+    # scores that don't line up with the text are ignored
+    assert lex.correct("neets", 0.5, (0.4, 0.99)) == "neets"
+
+
 def test_lexicon_file_skips_comments_and_is_read_once(tmp_path):
     path = tmp_path / "words.txt"
     path.write_text("# header\nexit\n\nHotel\n", encoding="utf-8")

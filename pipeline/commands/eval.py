@@ -19,6 +19,9 @@ def add_parser(sub) -> None:
     ev.add_argument("--gt", required=True, metavar="GT",
                     help="gt.jsonl, a folder holding one, or a folder of ICDAR gt_img_N.txt files")
     ev.add_argument("--pred", required=True, metavar="RESULTS.jsonl", help="output of `sceneocr read --out`")
+    ev.add_argument("--lexicon", metavar="FILE",
+                    help="correct the results' unsure words with this word list first, as `sceneocr read "
+                         "--lexicon` does (pipeline/lexicon.py)")
     ev.add_argument("--per-image", action="store_true", help="also print the counts of every image")
     ev.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     ev.set_defaults(func=run)
@@ -26,11 +29,13 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.evaluation.icdar import evaluate_photos, load_gt, load_predictions
+    from pipeline.lexicon import LexiconOptions, load_lexicon
 
     try:
+        lexicon = load_lexicon(LexiconOptions(path=args.lexicon)) if args.lexicon else None
         gt = load_gt(args.gt)
-        pred = load_predictions(args.pred)
-    except (ValueError, FileNotFoundError, IsADirectoryError) as exc:
+        pred = load_predictions(args.pred, lexicon.correct if lexicon is not None else None)
+    except (ValueError, FileNotFoundError, IsADirectoryError, UnicodeDecodeError) as exc:
         return complain(exc)
     report = evaluate_photos(gt, pred)
     if report.missing:

@@ -213,19 +213,24 @@ def load_gt(path: str | Path) -> Dict[str, List[GTWord]]:
     return {image_key(name): words for name, words in load_gt_jsonl(path).items()}
 
 
-def load_predictions(path: str | Path) -> Dict[str, Tuple[List[np.ndarray], List[str]]]:
+def load_predictions(path: str | Path, correct: Optional[Callable[[str, float], str]] = None
+                     ) -> Dict[str, Tuple[List[np.ndarray], List[str]]]:
     """Read ``sceneocr read --out`` records: ``{image key: (quads, texts)}``.
 
     Each JSON line is a page record (``{"image", "lines": [{"words": [{"text", "quad"}]}]}``);
     a flat ``"words"`` list is accepted too. A record with ``"error"`` counts as
-    an image where nothing was found.
+    an image where nothing was found. ``correct(text, score)``, when given, replaces each word's text
+    (e.g. :meth:`pipeline.lexicon.Lexicon.correct`; a word without a score counts as score 0).
     """
     def parse(rec: Mapping[str, Any]) -> Tuple[str, Tuple[List[np.ndarray], List[str]]]:
         words = rec.get("words")
         if words is None:
             words = [w for ln in rec.get("lines", []) for w in ln.get("words", [])]
         quads = [np.asarray(w["quad"], dtype=np.float64).reshape(-1, 2) for w in words]
-        return image_key(rec["image"]), (quads, [str(w.get("text", "")) for w in words])
+        texts = [str(w.get("text", "")) for w in words]
+        if correct is not None:
+            texts = [correct(t, float(w.get("score", 0.0))) for t, w in zip(texts, words)]
+        return image_key(rec["image"]), (quads, texts)
 
     return dict(_read_jsonl(path, parse, "a sceneocr result record"))
 
