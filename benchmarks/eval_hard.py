@@ -14,6 +14,7 @@ Prints one markdown table row per recognizer and kind.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -24,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere: the packages live at the repo root
     sys.path.insert(0, str(REPO))
 
-from detectors import CraftDetector, RectifyOptions, rectify  # noqa: E402
+from detectors import CraftDetector, RectifyOptions, rectify, rectify_all  # noqa: E402
 from detectors.geometry import polygon_iou  # noqa: E402
 from pipeline import PageResult, Pipeline  # noqa: E402
 from pipeline.types import DetectedPage  # noqa: E402
@@ -67,6 +68,11 @@ def detected(craft: CraftDetector, data: Dict[str, List[Sample]]) -> Dict[str, L
             for kind, items in data.items()}
 
 
+def recut(image: np.ndarray, page: DetectedPage, options: RectifyOptions) -> DetectedPage:
+    """``page`` with its crops cut again from ``image`` with ``options`` (same regions)."""
+    return dataclasses.replace(page, crops=tuple(rectify_all(image, [c.detection for c in page.crops], options)))
+
+
 def read_right(page: PageResult, text: str, quad: np.ndarray) -> bool:
     """The word overlapping the rendered one most reads its text."""
     if not page.words:
@@ -95,7 +101,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         recognizer = build_recognizer(name)
         pipeline = Pipeline(craft, recognizer)
         for kind, items in staged.items():
-            pages = pipeline.recognize([page for _, page in items])
+            # crops cut again at this recognizer's margin, as `sceneocr read` cuts them for it
+            pages = pipeline.recognize([recut(image, page, pipeline.options.rectify) for (_, image, _), page in items])
             right = sum(read_right(page, text, quad) for ((text, _, quad), _), page in zip(items, pages))
             print(f"| {name} | {kind} | {right} | {len(items)} |", flush=True)
             if kind.startswith("curved"):

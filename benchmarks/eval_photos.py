@@ -110,8 +110,13 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
         v = getattr(args, "lexicon_" + name)
         if v is not None:
             lex = dataclasses.replace(lex, **{name: type(getattr(lex, name))(v)})
+    abstain = dataclasses.replace(opts.abstain, enabled=not args.keep_unsure)
+    for name in ("min_chars", "min_score"):
+        v = getattr(args, name)
+        if v is not None:
+            abstain = dataclasses.replace(abstain, **{name: type(getattr(abstain, name))(v)})
     return dataclasses.replace(opts, detector=det, rectify=rect, lexicon=lex, calibrate=not args.raw_scores,
-                               split=split_options(args))
+                               split=split_options(args), abstain=abstain)
 
 
 def split_options(args: argparse.Namespace) -> SplitOptions:
@@ -162,6 +167,10 @@ def main() -> None:
     for name in ("max_distance", "max_score", "min_chars"):
         ap.add_argument("--lexicon-" + name.replace("_", "-"), type=float, default=None)
     ap.add_argument("--raw-scores", action="store_true", help="the recognizer's own word scores, uncalibrated")
+    ap.add_argument("--keep-unsure", action="store_true",
+                    help="score every read word, also those pipeline/abstain.py would not claim")
+    ap.add_argument("--min-chars", type=int, default=None, help="AbstainOptions.min_chars")
+    ap.add_argument("--min-score", type=float, default=None, help="AbstainOptions.min_score")
     ap.add_argument("--cache-dir", default=None, help="default: ~/.cache/sceneocr/eval")
     ap.add_argument("--no-cache", action="store_true", help="run the networks on every photo (for timing)")
     ap.add_argument("--json", help="write one JSON record per photo here")
@@ -208,6 +217,9 @@ def main() -> None:
     c = parts.counts()
     print(f"photos={len(names)} subset={args.subset or 'all'} detector={ocr.detector.name} "
           f"backend={ocr.detector.backend} recognizer={ocr.recognizer.name} margin={ocr.options.rectify.margin}")
+    a = ocr.options.abstain
+    print(f"split={ocr.options.split.enabled} abstain={'off' if not a.enabled else f'min_chars={a.min_chars} min_score={a.min_score}'} "
+          f"calibrated={ocr.options.calibrate}")
     if ocr.options.lexicon.path:
         print(f"lexicon {ocr.options.lexicon}")
     print(f"detection  P={s['det_precision']:.3f} R={s['det_recall']:.3f} H={s['det_hmean']:.3f} "

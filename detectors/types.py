@@ -66,7 +66,7 @@ def _round(points: np.ndarray) -> list:
 class Detector(Protocol):
     """Maps RGB uint8 ``(H, W, 3)`` images to one list of :class:`Detection` per image: list in, list out."""
 
-    #: e.g. "craft:craft_mlt_25k.pth@1280/text0.6/link0.5/low0.35"
+    #: e.g. "craft:craft_mlt_25k.pth@1280/text0.75/link0.5/low0.4"
     name: str
 
     def __call__(self, images: Sequence[np.ndarray]) -> List[List[Detection]]:

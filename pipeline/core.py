@@ -19,18 +19,21 @@ import numpy as np
 
 from detectors import (ColumnOptions, CraftDetector, CraftOptions, Crop, Detection, Detector, RectifyOptions,
                        merge_letter_columns, rectify_all)
+from detectors.rectify import DEFAULT_MARGIN
 from detectors.split import SplitOptions, split_detections
 from recognizer import Recognition, Recognizer, RecognizerOptions, build_recognizer
 from recognizer.calibration import load_calibration
 from recognizer.guard import GuardedRecognizer, RecognitionFailed
 
+from pipeline.abstain import AbstainOptions, abstain
 from pipeline.assemble import AssembleOptions, assemble_blocks, assemble_lines
 from pipeline.imageio import DEFAULT_MAX_PIXELS, READ_ERRORS, read_image
 from pipeline.lexicon import LexiconOptions, cached_lexicon
-from pipeline.orientation import OrientationOptions, choose_orientations
+from pipeline.orientation import DEFAULT_MIN_GAIN, OrientationOptions, choose_orientations
 from pipeline.types import DetectedPage, PageResult, Word
 
-__all__ = ["PipelineOptions", "Pipeline", "ImageInput", "read_page", "detect_pages", "recognize_pages"]
+__all__ = ["PipelineOptions", "Pipeline", "ImageInput", "read_page", "detect_pages", "recognize_pages",
+           "with_recognizer_defaults"]
 
 ImageInput = Union[str, Path, np.ndarray, Any]  # a path, an RGB array, or a PIL image
 # a decoded image on its way to the detector: (label, RGB uint8 (H, W, 3), seconds per stage so far)
@@ -59,6 +62,9 @@ class PipelineOptions:
     lexicon: LexiconOptions = field(default_factory=LexiconOptions)
     # word scores through the recognizer's shipped calibration (recognizer/calibration_*.json), where it has one
     calibrate: bool = True
+    # words not to claim (no letter or digit, lone characters, low calibrated score): dropped, or kept and
+    # marked low_confidence (pipeline/abstain.py)
+    abstain: AbstainOptions = field(default_factory=AbstainOptions)
 
     def __post_init__(self) -> None:
         if not isinstance(self.recognizer, RecognizerOptions):
@@ -74,6 +80,32 @@ class PipelineOptions:
             if rec.device == "auto":
                 rec = dataclasses.replace(rec, device=self.device)
         return det, rec
+
+
+def with_recognizer_defaults(options: PipelineOptions, recognizer: Optional[Recognizer]) -> PipelineOptions:
+    """``options`` with what depends on the recognizer filled in where it is None: the crop margin
+    (``RectifyOptions.margin``: the recognizer's ``crop_margin``, else :data:`detectors.rectify.DEFAULT_MARGIN`)
+    and the orientation step's ``min_gain`` (its ``orientation_gain``, else
+    :data:`pipeline.orientation.DEFAULT_MIN_GAIN`). Attributes are looked up through wrappers that hold the
+    recognizer as ``inner`` (the out-of-memory guard)."""
+    def attribute(name: str) -> Optional[float]:
+        rec = recognizer
+        while rec is not None:
+            value = getattr(rec, name, None)
+            if value is not None:
+                return float(value)
+            rec = getattr(rec, "inner", None)
+        return None
+
+    if options.rectify.margin is None:
+        margin = attribute("crop_margin")
+        options = dataclasses.replace(options, rectify=dataclasses.replace(
+            options.rectify, margin=DEFAULT_MARGIN if margin is None else margin))
+    if options.orientation.min_gain is None:
+        gain = attribute("orientation_gain")
+        options = dataclasses.replace(options, orientation=dataclasses.replace(
+            options.orientation, min_gain=DEFAULT_MIN_GAIN if gain is None else gain))
+    return options
 
 
 def read_page(src: ImageInput, label: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Union[Decoded, PageResult]:
@@ -168,14 +200,20 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
     calibration = load_calibration(recognizer_name) if options.calibrate else None
     # crops come back from orientation with the quad turned to the text's own reading direction
     words = [
-        Word(text=r.text if lexicon is None else lexicon.correct(r.text, r.score),
+        Word(text=r.text if lexicon is None else lexicon.correct(r.text, r.score, r.char_scores),
              score=r.score if calibration is None else calibration(r.score),
              det_score=c.detection.score, quad=c.detection.quad,
              polygon=c.detection.polygon, char_scores=tuple(r.char_scores), angle=c.angle,
              stacked=c.stacked)
         for c, r in pairs
     ]
-    lines = assemble_lines([w for w in words if w.text.strip()], options.assemble)
+    words = [w for w in words if w.text.strip()]
+    if options.abstain.enabled:  # short words are judged with their lines (pipeline/abstain.py)
+        rule = options.abstain
+        if calibration is None:  # the score threshold speaks of calibrated scores only
+            rule = dataclasses.replace(rule, min_score=0.0)
+        words = abstain(words, rule, assemble_lines(words, options.assemble))
+    lines = assemble_lines(words, options.assemble)
     blocks = assemble_blocks(lines, options.assemble)
     timings["assemble"] = time.perf_counter() - t0
     return PageResult(image=page.image, width=page.width, height=page.height,
@@ -202,7 +240,7 @@ class Pipeline:
                  options: PipelineOptions = PipelineOptions()):
         self.detector = detector
         self.recognizer = recognizer
-        self.options = options
+        self.options = with_recognizer_defaults(options, recognizer)
         self._guarded: Optional[GuardedRecognizer] = None
 
     @property

@@ -57,6 +57,10 @@ from recognizer.types import Recognition, Recognizer
 __all__ = ["OrientationOptions", "candidate_angles", "stacked_angle", "choose_orientations"]
 
 
+# the orientation step's min_gain when neither the options nor the recognizer name one
+DEFAULT_MIN_GAIN = 0.2
+
+
 @dataclass(frozen=True)
 class OrientationOptions:
     # False: every crop is read as warped (angle 0), one reading per crop
@@ -68,9 +72,13 @@ class OrientationOptions:
     recheck_below: float = 0.9
     # regions at least this many times taller (across) than long (along) are also read at +-90 degrees
     tall_ratio: float = 1.2
-    # an alternative must beat the reading as warped by this much confidence to replace it (0.05 let
-    # the CRNN swap right-but-unsure flat words for confident upside-down garbage: ICDAR toy e2e 0.19 -> 0.14)
-    min_gain: float = 0.2
+    # an alternative must beat the reading as warped by this much confidence to replace it. None: the
+    # recognizer's ``orientation_gain`` (scores mean different things per recognizer; filled in by
+    # pipeline.core.Pipeline), DEFAULT_MIN_GAIN where it names none. 0.05 let the CRNN swap right-but-unsure
+    # flat words for confident upside-down garbage (ICDAR toy e2e 0.19 -> 0.14); 0.2 let it read rendered
+    # "BUS" (0.755) as "sna" (0.98) and "MAIN" as "NIVW" once the detector's boxes got tighter (low_text
+    # 0.4): crnn 0.3. For ppocr 0.3 loses upside-down words (eval_hard.py turned 180: 9/12 -> 5/12): 0.2
+    min_gain: Optional[float] = None
     # columns (regions that, stood upright, are tall_ratio times taller than wide) are also read as
     # letters stacked one below the other
     stacked: bool = True
@@ -163,7 +171,7 @@ def choose_orientations(crops: Sequence[Crop], recognizer: Recognizer,
         # region (which way a vertical word reads, geometry cannot say); among alternatives the higher
         # score wins
         head_start = best[i][0] is crops[i] and (variant.stacked or not _steep(crops[i].detection, options))
-        gain = options.min_gain if head_start else 0.0
+        gain = (DEFAULT_MIN_GAIN if options.min_gain is None else options.min_gain) if head_start else 0.0
         if rec.score > best[i][1].score + gain:
             best[i] = (variant, rec)
     return best

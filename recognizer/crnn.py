@@ -56,6 +56,15 @@ class CRNNRecognizer:
     probability ``p`` of each non-blank CTC frame. No per-character scores.
     """
 
+    # the crop margin it reads with (fraction of the word's height). ICDAR 2015 train img_1-80, detected
+    # words: at the detector's old thresholds 130 right at 0.1, 126 at 0; at today's (low_text 0.4, boxes a
+    # little tighter) 123 at 0.1 and 121 at 0.15, but at 0.1 a rendered "BUS" cut tight reads upside down
+    # as "sna" (tests/test_layouts.py), at 0.15 right: 0.15
+    crop_margin = 0.15
+    # how much more confident a turned reading must be to replace the upright one (pipeline/orientation.py):
+    # at 0.2 a rendered "BUS" read upright at 0.755 became "sna" at 0.98 upside down, "MAIN" became "NIVW"
+    orientation_gain = 0.3
+
     def __init__(self, options: CRNNOptions = CRNNOptions()):
         self.options = options
         self.name = "crnn:english_g2"

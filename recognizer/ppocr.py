@@ -229,6 +229,11 @@ class PPOCRRecognizer:
     ''
     """
 
+    # the crop margin it reads best with (fraction of the word's height; detectors.RectifyOptions.margin):
+    # ICDAR 2015 train, detected words of img_1-80: 298 right at 0, 295 at 0.1; GT quads of img_1-500:
+    # 0.860 at 0, 0.854 at 0.1
+    crop_margin = 0.0
+
     def __init__(self, options: Optional[PPOCROptions] = None) -> None:
         self.options = options if options is not None else PPOCROptions()
         stem = Path(self.options.model_path).stem if self.options.model_path else Path(BUNDLED_MODEL_NAME).stem

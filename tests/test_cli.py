@@ -161,7 +161,8 @@ def test_read_with_a_local_trocr_checkpoint(scene_file, tmp_path, offline_hub):
 
     model_dir = make_tiny_trocr(tmp_path / "tiny-trocr")
     out = tmp_path / "results.jsonl"
-    rc = main(["read", str(scene_file), "--model", str(model_dir), "--out", str(out), "--quiet"])
+    # random weights read unsure garbage, which the default output drops (pipeline/abstain.py): keep it
+    rc = main(["read", str(scene_file), "--model", str(model_dir), "--out", str(out), "--quiet", "--keep-unsure"])
     assert rc == 0
     (rec,) = read_records(out)
     check_record_shape(rec)
@@ -170,3 +171,23 @@ def test_read_with_a_local_trocr_checkpoint(scene_file, tmp_path, offline_hub):
     assert words, "random weights still read something"
     for w in words:
         assert len(w["char_scores"]) == len(w["text"])
+
+
+def test_read_lexicon_and_keep_unsure_reach_the_pipeline_options(tmp_path, capsys):
+    import argparse
+
+    from pipeline.commands import read as read_cmd
+    from pipeline.commands._common import pipeline_options
+
+    parser = argparse.ArgumentParser()
+    read_cmd.add_parser(parser.add_subparsers())
+    lex = tmp_path / "streets.txt"
+    lex.write_text("Harbour\nMarket\n")
+    opts = pipeline_options(parser.parse_args(["read", "x.jpg", "--lexicon", str(lex), "--keep-unsure"]))
+    assert opts.lexicon.path == str(lex) and opts.abstain.keep and opts.abstain.enabled
+    plain = pipeline_options(parser.parse_args(["read", "x.jpg"]))
+    assert plain.lexicon.path is None and not plain.abstain.keep
+    # a missing word list: a clear error before any model loads or image is read
+    Image.new("RGB", (40, 20)).save(tmp_path / "photo.png")
+    assert main(["read", str(tmp_path), "--lexicon", str(tmp_path / "none.txt"), "--quiet"]) == 2
+    assert "--lexicon: no such file" in capsys.readouterr().err

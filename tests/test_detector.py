@@ -91,7 +91,7 @@ def test_vectorised_post_processing_gives_easyocr_boxes(craft):
 
     scene = random_scene(5, width=640, height=480)
     text_map, link_map, _ = craft.heatmaps(scene.image)
-    for args in ((0.7, 0.4, 0.4), (0.6, 0.5, 0.35)):
+    for args in ((0.7, 0.4, 0.4), (0.6, 0.5, 0.35), (0.75, 0.5, 0.4)):
         boxes, _, mapper = getDetBoxes_core(text_map, link_map, *args)
         comp = word_components(text_map, link_map, *args)
         assert list(comp.label_ids) == list(mapper)

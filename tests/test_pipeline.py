@@ -34,14 +34,14 @@ def test_one_bad_image_does_not_disturb_the_others(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\x00" * 100)
     ocr = Pipeline(FakeDetector(), FakeRecognizer())
-    pages = ocr([coloured(100, 50, 1), str(bad), coloured(100, 50, 2)])
+    pages = ocr([coloured(100, 50, 11), str(bad), coloured(100, 50, 12)])
     assert [p.error is None for p in pages] == [True, False, True]
     assert pages[1].to_dict() == {"image": str(bad), "error": pages[1].error}
-    assert pages[0].text.startswith("r1") and pages[2].text.startswith("r2")
+    assert pages[0].text.startswith("r11") and pages[2].text.startswith("r12")
 
 
 def test_to_dict_is_json_and_has_the_documented_shape():
-    page = Pipeline(FakeDetector(), FakeRecognizer())([coloured(100, 50, 5)])[0]
+    page = Pipeline(FakeDetector(), FakeRecognizer())([coloured(100, 50, 15)])[0]
     rec = json.loads(json.dumps(page.to_dict()))
     assert rec["detector"] == "fake-detector" and rec["recognizer"] == "fake-recognizer"
     word = rec["lines"][0]["words"][0]
@@ -83,7 +83,7 @@ def test_upside_down_reading_is_chosen_and_recorded():
             for c in crops:
                 w = c.shape[1]
                 left, right = c[:, : w // 2].mean(), c[:, w // 2:].mean()
-                out.append(Recognition("UP" if left > right else "dn", 0.99 if left > right else 0.3))
+                out.append(Recognition("UPTOWN" if left > right else "dn", 0.99 if left > right else 0.3))
             return out
 
     class OneBox:
@@ -96,6 +96,36 @@ def test_upside_down_reading_is_chosen_and_recorded():
     img[20:50, 70:120] = 255  # the bright half is on the right: the word is upside down
     page = Pipeline(OneBox(), LeftBrightReader())([img])[0]
     (word,) = page.words
-    assert word.text == "UP" and word.angle == 180
+    assert word.text == "UPTOWN" and word.angle == 180
     # the quad now starts at the text's own top-left, the bottom-right corner of the box
     np.testing.assert_allclose(word.quad[0], [120, 50])
+
+
+def test_crop_margin_is_the_recognizers_unless_the_options_name_one():
+    import dataclasses
+
+    from detectors import RectifyOptions
+    from recognizer.guard import GuardedRecognizer
+    from recognizer.ppocr import PPOCRRecognizer
+
+    class Tight(FakeRecognizer):
+        crop_margin = 0.0
+        orientation_gain = 0.5
+
+    assert Pipeline(FakeDetector(), Tight()).options.rectify.margin == 0.0
+    # seen through the out-of-memory guard too
+    assert Pipeline(FakeDetector(), GuardedRecognizer(Tight())).options.rectify.margin == 0.0
+    # a recognizer that names none: the default
+    assert Pipeline(FakeDetector(), FakeRecognizer()).options.rectify.margin == pytest.approx(0.1)
+    # options that name one win
+    named = dataclasses.replace(PipelineOptions(), rectify=RectifyOptions(margin=0.25))
+    assert Pipeline(FakeDetector(), Tight(), named).options.rectify.margin == 0.25
+    assert PPOCRRecognizer.crop_margin == 0.0
+    # the orientation step's head start follows the recognizer the same way
+    assert Pipeline(FakeDetector(), Tight()).options.orientation.min_gain == 0.5
+    assert Pipeline(FakeDetector(), FakeRecognizer()).options.orientation.min_gain == pytest.approx(0.2)
+    # and the crops are cut with it: a wider margin gives wider crops of the same region
+    img = coloured(200, 100, 40)
+    narrow = Pipeline(FakeDetector(), Tight()).detect_array(img, "x").crops[0].image
+    wide = Pipeline(FakeDetector(), Tight(), named).detect_array(img, "x").crops[0].image
+    assert wide.shape[1] > narrow.shape[1]

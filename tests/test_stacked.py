@@ -340,13 +340,17 @@ class _Recording:
 def test_export_cuts_each_word_as_the_recognizer_saw_it(signs, detected, craft, crnn):
     # stacked columns, flat captions and a word turned on its side: the exported crop of each word is
     # the very image whose reading became the word (restacked, turned), not a plain warp of its quad
-    from pipeline.core import Pipeline
+    from detectors import RectifyOptions
+    from detectors.rectify import DEFAULT_MARGIN
+    from pipeline.core import Pipeline, PipelineOptions
     from pipeline.data.export_crops import LabelledRegion, region_crop
     from pipeline.data.hard import render_oriented_word
 
     turned = render_oriented_word("Bakery", rotation=270, seed=3)  # reads top to bottom: warped upside down
     rec = _Recording(crnn)
-    ocr = Pipeline(craft, rec)
+    # every crop at export-crops' margin (RectifyOptions' default, as the `detected` pages were cut), not
+    # crnn's own
+    ocr = Pipeline(craft, rec, PipelineOptions(rectify=RectifyOptions(margin=DEFAULT_MARGIN)))
     pages = ocr.recognize(list(detected[:3]) + [ocr.detect_array(turned.image, "<turned>")])
     images = [s.image for s in signs[:3]] + [turned.image]
     kinds = set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
@@ -22,6 +23,7 @@ __all__ = [
     "find_images_or_complain",
     "load_recognizer",
     "pipeline_options",
+    "add_pipeline_arguments",
     "positive_int",
     "recognizer_options",
     "run_summary",
@@ -122,6 +124,18 @@ def load_recognizer(args: argparse.Namespace) -> Optional["Recognizer"]:
     return rec
 
 
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the whole pipeline beyond the recognizer's (`sceneocr read` and `sceneocr serve`)."""
+    parser.add_argument("--canvas-size", type=positive_int, default=None, metavar="PX",
+                        help="longest side of the detector canvas (default 1280)")
+    parser.add_argument("--lexicon", metavar="FILE",
+                        help="a word list (one word a line: street names, brands): an unsure reading one edit "
+                             "from exactly one of its words becomes that word (see README)")
+    parser.add_argument("--keep-unsure", action="store_true",
+                        help="also return the words the pipeline does not claim (low calibrated score, lone "
+                             "characters, no letter or digit), marked low_confidence; default: dropped")
+
+
 def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
     """The PipelineOptions of `sceneocr read`'s options (local and Ray engines alike)."""
     from pipeline.core import PipelineOptions
@@ -130,7 +144,13 @@ def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
     detector = dataclasses.replace(options.detector, threads=args.threads)
     if args.canvas_size:
         detector = dataclasses.replace(detector, canvas_size=args.canvas_size)
-    return dataclasses.replace(options, detector=detector)
+    lexicon = options.lexicon
+    if args.lexicon:
+        if not os.path.isfile(args.lexicon):
+            raise ValueError(f"--lexicon: no such file: {args.lexicon}")
+        lexicon = dataclasses.replace(lexicon, path=args.lexicon)
+    abstain = dataclasses.replace(options.abstain, keep=args.keep_unsure)
+    return dataclasses.replace(options, detector=detector, lexicon=lexicon, abstain=abstain)
 
 
 def find_images_or_complain(paths: Sequence[str]) -> Optional[List[Path]]:

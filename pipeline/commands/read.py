@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from pipeline.commands._common import (LOAD_ERRORS, add_recognizer_arguments, complain, exit_status,
-                                       find_images_or_complain, pipeline_options, positive_int, progress, run_summary)
+from pipeline.commands._common import (LOAD_ERRORS, add_pipeline_arguments, add_recognizer_arguments, complain,
+                                       exit_status, find_images_or_complain, pipeline_options, positive_int, progress,
+                                       run_summary)
 from pipeline.output.formats import unique_name
 
 
@@ -33,8 +34,7 @@ def add_parser(sub) -> None:
                            "gets IMAGE.xml per image. Default: json with --out, else each image's lines on stdout")
     read.add_argument("--overlay-dir", metavar="DIR", help="write a PNG overlay per image into DIR")
     add_recognizer_arguments(read)
-    read.add_argument("--canvas-size", type=positive_int, default=None, metavar="PX",
-                      help="longest side of the detector canvas (default 1280)")
+    add_pipeline_arguments(read)
     read.add_argument("--workers", type=positive_int, default=2, metavar="N",
                       help="threads decoding images (default 2)")
     read.add_argument("--crops-per-step", type=positive_int, default=128, metavar="N",

@@ -7,8 +7,8 @@ import ipaddress
 import os
 import sys
 
-from pipeline.commands._common import (LOAD_ERRORS, add_recognizer_arguments, complain, pipeline_options,
-                                       positive_int)
+from pipeline.commands._common import (LOAD_ERRORS, add_pipeline_arguments, add_recognizer_arguments, complain,
+                                       pipeline_options, positive_int)
 
 # where the token may come from instead of the command line (which other users can read in `ps`)
 TOKEN_ENV = "SCENEOCR_TOKEN"
@@ -48,8 +48,7 @@ def add_parser(sub) -> None:
                             "DIR/images/ (default ./sceneocr-corrections)")
     serve.add_argument("--no-corrections", action="store_true", help="refuse to store corrections")
     add_recognizer_arguments(serve)
-    serve.add_argument("--canvas-size", type=positive_int, default=None, metavar="PX",
-                       help="longest side of the detector canvas (default 1280)")
+    add_pipeline_arguments(serve)
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                        help="uvicorn's log level (default info)")
     serve.set_defaults(func=run)

@@ -12,9 +12,11 @@ Two inputs, one output:
 
 The output folder is what ``sceneocr eval-rec`` and ``sceneocr finetune`` read: crops as PNG files in
 ``DIR/images/`` and ``DIR/labels.tsv`` (``images/NAME.png<TAB>label``). Crops are cut exactly as
-``sceneocr read`` cut them for the recognizer (:func:`region_crop`: the detected region warped by
-:func:`detectors.rectify.rectify` with its default options, then turned or restacked as the word's ``angle``
-and ``stacked`` say), so a model fine-tuned on them sees at training what it will see when reading.
+``sceneocr read`` cuts them for TrOCR, the model these crops fine-tune (:func:`region_crop`: the detected
+region warped by :func:`detectors.rectify.rectify` at the default margin, 0.1 of the word's height, TrOCR's
+``crop_margin``, then turned or restacked as the word's ``angle`` and ``stacked`` say), so a model
+fine-tuned on them sees at training what it will see when reading. (``read`` cuts ppocr's crops at margin
+0 and crnn's at 0.15: set ``ExportOptions.rectify`` to match those.)
 
 >>> report = export_crops("results.jsonl", "crops/corrected")  # doctest: +SKIP
 >>> report.crops, report.missing_images                         # doctest: +SKIP
@@ -60,7 +62,7 @@ class ExportOptions:
     use_predictions: bool = False
     # write over an existing labels.tsv instead of refusing
     overwrite: bool = False
-    # how crops are cut (the same defaults as ``sceneocr read``)
+    # how crops are cut (margin None: 0.1, as ``sceneocr read`` cuts them for TrOCR)
     rectify: RectifyOptions = RectifyOptions()
 
 

@@ -308,12 +308,22 @@ def _list_uri(uri: str) -> List[str]:
 
 
 def _resolve_recognizer(options: PipelineOptions, notice: Callable[[str], None]) -> PipelineOptions:
-    """Options naming the recognizer ``auto`` would pick here, so every actor runs the same one."""
-    if options.recognizer.name != "auto":
-        return options
+    """Options naming the recognizer ``auto`` would pick here, so every actor runs the same one, with what
+    depends on it filled in (crop margin, orientation gain: the detection actors cut the crops without the
+    recognizer at hand)."""
     from recognizer import build_recognizer
 
-    rec = build_recognizer(dataclasses.replace(options.recognizer, device="cpu"), notice=notice)
+    from pipeline.core import with_recognizer_defaults
+
+    if (options.recognizer.name != "auto" and options.rectify.margin is not None
+            and options.orientation.min_gain is not None):
+        return options
+    # built, not loaded: nothing heavy happens here
+    rec = build_recognizer(dataclasses.replace(options.recognizer, device="cpu"),
+                           **({"notice": notice} if options.recognizer.name == "auto" else {}))
+    options = with_recognizer_defaults(options, rec)
+    if options.recognizer.name != "auto":
+        return options
     # the adapters live in recognizer/{trocr,ppocr,crnn}.py: the module names the choice
     name = type(rec).__module__.rsplit(".", 1)[-1]
     return dataclasses.replace(options, recognizer=dataclasses.replace(options.recognizer, name=name))
