@@ -9,7 +9,7 @@
 Both files hold every word the pipeline read (``--keep-unsure``) with its score as the pipeline returns it
 (calibrated where a calibration ships; ``--raw-scores`` for the recognizer's own). For each rule (fewer
 than ``min_chars`` letters and digits, alone or also inside a line, score under ``min_score``) the words
-:func:`pipeline.abstain.abstain` drops are dropped (lines assembled first, as the pipeline does) and
+:func:`pipeline.abstain.claim` drops are dropped (as the pipeline drops them) and
 the photos scored again (ICDAR 2015 protocol, :func:`pipeline.evaluation.icdar.match_image`). Prints the
 grid on the tuning file, the rule with the best end-to-end hmean there (detection hmean must not fall by
 more than ``--max-det-loss``), and that rule on the check file.
@@ -24,8 +24,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from pipeline.abstain import AbstainOptions, abstain
-from pipeline.assemble import assemble_lines
+from pipeline.abstain import AbstainOptions, claim
 from pipeline.evaluation.icdar import Counts, load_gt_jsonl, match_image
 from pipeline.types import Word
 
@@ -41,10 +40,10 @@ def load(path: str) -> Dict[str, List[Word]]:
 
 
 def score(gt, preds: Dict[str, List[Word]], options: AbstainOptions) -> Dict[str, float]:
-    """Scores with the words ``abstain`` drops (as the pipeline does it: lines assembled first) left out."""
+    """Scores with the words :func:`pipeline.abstain.claim` drops left out."""
     total = Counts()
     for name, words in preds.items():
-        kept = abstain(words, options, assemble_lines(words)) if options.enabled else words
+        kept, _ = claim(words, options)
         total = total + match_image(gt[name], [w.quad for w in kept], [w.text for w in kept])
     return total.scores()
 

@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
+from pipeline.assemble import AssembleOptions, assemble_lines
 from pipeline.evaluation.text import normalize_word
 from pipeline.types import Line, Word
 
-__all__ = ["AbstainOptions", "is_unsure", "abstain"]
+__all__ = ["AbstainOptions", "is_unsure", "abstain", "claim"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,25 @@ def _short_only(word: Word, options: AbstainOptions) -> bool:
     """Unsure only for having fewer than ``min_chars`` letters and digits (some, and scored well enough)."""
     key = normalize_word(word.text)
     return bool(key) and len(key) < options.min_chars and float(word.score) >= options.min_score
+
+
+def claim(words: Sequence[Word], options: AbstainOptions, assemble: AssembleOptions = AssembleOptions(),
+          calibrated: bool = True) -> Tuple[List[Word], Tuple[Line, ...]]:
+    """What a page returns: the claimed words (with ``options.keep``, also the unsure ones, marked) and their
+    lines, as :func:`pipeline.core.recognize_pages` builds them.
+
+    Lines are assembled once for the short words' context and again only when a word was dropped or marked.
+    calibrated: whether the scores are calibrated; ``min_score`` speaks of calibrated scores only, so it is
+        not applied to a recognizer without a shipped calibration.
+    """
+    lines = assemble_lines(words, assemble)
+    if not options.enabled:
+        return list(words), lines
+    rule = options if calibrated else dataclasses.replace(options, min_score=0.0)
+    kept = abstain(words, rule, lines)
+    if len(kept) != len(words) or any(a is not b for a, b in zip(kept, words)):
+        lines = assemble_lines(kept, assemble)
+    return kept, lines
 
 
 def abstain(words: Sequence[Word], options: AbstainOptions, lines: Sequence[Line] = ()) -> List[Word]:

@@ -25,8 +25,8 @@ from recognizer import Recognition, Recognizer, RecognizerOptions, build_recogni
 from recognizer.calibration import load_calibration
 from recognizer.guard import GuardedRecognizer, RecognitionFailed
 
-from pipeline.abstain import AbstainOptions, abstain
-from pipeline.assemble import AssembleOptions, assemble_blocks, assemble_lines
+from pipeline.abstain import AbstainOptions, claim
+from pipeline.assemble import AssembleOptions, assemble_blocks
 from pipeline.imageio import DEFAULT_MAX_PIXELS, READ_ERRORS, read_image
 from pipeline.lexicon import LexiconOptions, cached_lexicon
 from pipeline.orientation import DEFAULT_MIN_GAIN, OrientationOptions, choose_orientations
@@ -207,13 +207,9 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
              stacked=c.stacked)
         for c, r in pairs
     ]
-    words = [w for w in words if w.text.strip()]
-    if options.abstain.enabled:  # short words are judged with their lines (pipeline/abstain.py)
-        rule = options.abstain
-        if calibration is None:  # the score threshold speaks of calibrated scores only
-            rule = dataclasses.replace(rule, min_score=0.0)
-        words = abstain(words, rule, assemble_lines(words, options.assemble))
-    lines = assemble_lines(words, options.assemble)
+    # unclaimed words dropped or marked, short words judged with their lines (pipeline/abstain.py)
+    _, lines = claim([w for w in words if w.text.strip()], options.abstain, options.assemble,
+                     calibrated=calibration is not None)
     blocks = assemble_blocks(lines, options.assemble)
     timings["assemble"] = time.perf_counter() - t0
     return PageResult(image=page.image, width=page.width, height=page.height,

@@ -171,16 +171,19 @@ def rendered():
     return {name: make() for name, make in LAYOUTS.items()}
 
 
+def check_layout(words, gt_lines, gt_blocks):
+    """Assembly of ``words`` gives exactly the ground truth's lines and blocks; returns what it assembled."""
+    lines, blocks, line_objs, block_objs = assembled(words)
+    assert sorted(lines) == sorted(gt_lines), (texts(words, lines), texts(words, gt_lines))
+    assert [texts(words, b) for b in blocks] == [texts(words, b) for b in gt_blocks]
+    return line_objs, block_objs
+
+
 @pytest.mark.parametrize("name", list(LAYOUTS))
 def test_layout_lines_blocks_and_order(name, rendered):
     scene = rendered[name]
     words = scene_words(scene, seed=len(name))
-    gt_lines, gt_blocks = truth(scene, words)
-    lines, blocks, line_objs, block_objs = assembled(words)
-    assert sorted(lines) == sorted(gt_lines), (texts(words, lines), texts(words, gt_lines))
-    got = [texts(words, b) for b in blocks]
-    want = [texts(words, b) for b in gt_blocks]
-    assert got == want
+    line_objs, block_objs = check_layout(words, *truth(scene, words))
     # every line in exactly one block, the same objects as the top-level lines
     in_blocks = [id(ln) for b in block_objs for ln in b.lines]
     assert sorted(in_blocks) == sorted(id(ln) for ln in line_objs)
@@ -296,10 +299,7 @@ def rendered_hard():
 def test_hard_layout_exact_quads(name, rendered_hard):
     scene = rendered_hard[name]
     words = scene_words(scene, seed=len(name))
-    gt_lines, gt_blocks = truth(scene, words)
-    lines, blocks, _, _ = assembled(words)
-    assert sorted(lines) == sorted(gt_lines), (texts(words, lines), texts(words, gt_lines))
-    assert [texts(words, b) for b in blocks] == [texts(words, b) for b in gt_blocks]
+    check_layout(words, *truth(scene, words))
 
 
 @pytest.mark.parametrize("name", list(HARD))
@@ -307,11 +307,7 @@ def test_hard_layout_detected_quads(name, rendered_hard):
     """Lines come out exactly with jittered, dilated quads and axis-aligned boxes for short words."""
     scene = rendered_hard[name]
     exact = scene_words(scene, seed=len(name))
-    gt_lines, gt_blocks = truth(scene, exact)
-    words = detected_like(exact, seed=len(name))
-    lines, blocks, _, _ = assembled(words)
-    assert sorted(lines) == sorted(gt_lines), (texts(words, lines), texts(words, gt_lines))
-    assert [texts(words, b) for b in blocks] == [texts(words, b) for b in gt_blocks]
+    check_layout(detected_like(exact, seed=len(name)), *truth(scene, exact))
 
 
 def test_detected_like_makes_short_words_axis_aligned(rendered_hard):

@@ -319,8 +319,7 @@ def _resolve_recognizer(options: PipelineOptions, notice: Callable[[str], None])
             and options.orientation.min_gain is not None):
         return options
     # built, not loaded: nothing heavy happens here
-    rec = build_recognizer(dataclasses.replace(options.recognizer, device="cpu"),
-                           **({"notice": notice} if options.recognizer.name == "auto" else {}))
+    rec = build_recognizer(dataclasses.replace(options.recognizer, device="cpu"), notice=notice)
     options = with_recognizer_defaults(options, rec)
     if options.recognizer.name != "auto":
         return options
