@@ -36,6 +36,7 @@ from detectors.split import SplitOptions
 from detectors.types import Detection
 from pipeline import Pipeline, PipelineOptions
 from pipeline.core import detect_pages, read_page, recognize_pages
+from pipeline.regions import RegionOptions
 from pipeline.evaluation.breakdown import Breakdown, breakdown_image
 from pipeline.evaluation.cache import HeatmapCache, RecognitionCache, crop_digest, heatmap_key
 from pipeline.evaluation.icdar import Counts, load_gt_jsonl, match_image
@@ -81,8 +82,9 @@ class CachedRecognizer:
 
     def __init__(self, inner, cache: RecognitionCache):
         self.inner, self.cache, self.name = inner, cache, inner.name
+        # "spans": rows written since readings keep their characters' positions (older rows lack them)
         self.key = "|".join([inner.name, *(str(getattr(inner, a)) for a in ("backend", "precision")
-                                           if hasattr(type(inner), a))])
+                                           if hasattr(type(inner), a)), "spans"])
 
     def __call__(self, crops: Sequence[np.ndarray]) -> List[Recognition]:
         keys = [crop_digest(c) for c in crops]
@@ -91,8 +93,10 @@ class CachedRecognizer:
         if todo:
             first = {k: i for i, k in reversed(list(enumerate(keys)))}
             recs = self.inner([crops[first[k]] for k in todo])
-            self.cache.put_many([(k, r.text, r.score, r.char_scores) for k, r in zip(todo, recs)], self.key)
-            have.update({k: (r.text, r.score, tuple(r.char_scores)) for k, r in zip(todo, recs)})
+            self.cache.put_many([(k, r.text, r.score, r.char_scores, r.char_spans) for k, r in zip(todo, recs)],
+                                self.key)
+            have.update({k: (r.text, r.score, tuple(r.char_scores), tuple(r.char_spans))
+                         for k, r in zip(todo, recs)})
         return [Recognition(*have[k]) for k in keys]
 
 
@@ -116,7 +120,17 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
         if v is not None:
             abstain = dataclasses.replace(abstain, **{name: type(getattr(abstain, name))(v)})
     return dataclasses.replace(opts, detector=det, rectify=rect, lexicon=lex, calibrate=not args.raw_scores,
-                               split=split_options(args), abstain=abstain)
+                               split=split_options(args), abstain=abstain,
+                               regions=region_options(args, opts.regions))
+
+
+def region_options(args: argparse.Namespace, opts: RegionOptions) -> RegionOptions:
+    opts = dataclasses.replace(opts, split_spaces=not args.no_space_split, join_marks=not args.no_join)
+    if args.join_marks is not None:
+        opts = dataclasses.replace(opts, marks=args.join_marks)
+    if args.join_max_gap is not None:
+        opts = dataclasses.replace(opts, join_max_gap=args.join_max_gap)
+    return opts
 
 
 def split_options(args: argparse.Namespace) -> SplitOptions:
@@ -163,6 +177,11 @@ def main() -> None:
     ap.add_argument("--split", action="store_true", help="cut multi-word regions (detectors/split.py)")
     for name in ("max_bridge", "min_peak", "min_part_height", "part_edge", "part_pad"):
         ap.add_argument("--split-" + name.replace("_", "-"), type=float, default=None)
+    ap.add_argument("--no-space-split", action="store_true",
+                    help="keep regions read with spaces as one word (pipeline/regions.py)")
+    ap.add_argument("--no-join", action="store_true", help="keep words broken at a hyphen or comma apart")
+    ap.add_argument("--join-marks", default=None, help="RegionOptions.marks")
+    ap.add_argument("--join-max-gap", type=float, default=None, help="RegionOptions.join_max_gap")
     ap.add_argument("--lexicon", help="word list for unsure readings (pipeline/lexicon.py)")
     for name in ("max_distance", "max_score", "min_chars"):
         ap.add_argument("--lexicon-" + name.replace("_", "-"), type=float, default=None)
@@ -218,7 +237,7 @@ def main() -> None:
     print(f"photos={len(names)} subset={args.subset or 'all'} detector={ocr.detector.name} "
           f"backend={ocr.detector.backend} recognizer={ocr.recognizer.name} margin={ocr.options.rectify.margin}")
     a = ocr.options.abstain
-    print(f"split={ocr.options.split.enabled} abstain={'off' if not a.enabled else f'min_chars={a.min_chars} min_score={a.min_score}'} "
+    print(f"split={ocr.options.split.enabled} split_spaces={ocr.options.regions.split_spaces} join_marks={ocr.options.regions.join_marks and ocr.options.regions.marks!r} abstain={'off' if not a.enabled else f'min_chars={a.min_chars} min_score={a.min_score}'} "
           f"calibrated={ocr.options.calibrate}")
     if ocr.options.lexicon.path:
         print(f"lexicon {ocr.options.lexicon}")

@@ -11,7 +11,7 @@ from .curved import curvature, polygon_boundaries, unwarp_polygon
 from .geometry import expand_quad, quad_size
 from .types import Crop, Detection
 
-__all__ = ["DEFAULT_MARGIN", "RectifyOptions", "rectify", "rectify_all"]
+__all__ = ["DEFAULT_MARGIN", "RectifyOptions", "is_curved", "rectify", "rectify_all"]
 
 # the crop margin when neither the options nor the recognizer name one (fraction of the word's height)
 DEFAULT_MARGIN = 0.1
@@ -50,12 +50,11 @@ def rectify(image: np.ndarray, detection: Detection, options: RectifyOptions = R
     """
     import cv2
 
-    if detection.polygon is not None and options.curved_min_curvature is not None:
-        sides = polygon_boundaries(detection.polygon, detection.quad)
-        if sides is not None and curvature(*sides) > options.curved_min_curvature:
-            strip = unwarp_polygon(image, *sides, margin=options.curved_margin,
-                                   max_height_px=options.max_height_px, min_size_px=options.min_size_px)
-            return Crop(image=strip, detection=detection)
+    sides = _curved_sides(detection, options)
+    if sides is not None:
+        strip = unwarp_polygon(image, *sides, margin=options.curved_margin,
+                               max_height_px=options.max_height_px, min_size_px=options.min_size_px)
+        return Crop(image=strip, detection=detection)
 
     w, h = quad_size(detection.quad)
     m = (DEFAULT_MARGIN if options.margin is None else options.margin) * h
@@ -71,6 +70,21 @@ def rectify(image: np.ndarray, detection: Detection, options: RectifyOptions = R
     crop = cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
     return Crop(image=crop, detection=detection)
+
+
+def is_curved(detection: Detection, options: RectifyOptions = RectifyOptions()) -> bool:
+    """True when :func:`rectify` straightens this detection along its polygon instead of warping its quad
+    (so a crop's columns do not map linearly onto the quad)."""
+    return _curved_sides(detection, options) is not None
+
+
+def _curved_sides(detection: Detection, options: RectifyOptions):
+    if detection.polygon is None or options.curved_min_curvature is None:
+        return None
+    sides = polygon_boundaries(detection.polygon, detection.quad)
+    if sides is not None and curvature(*sides) > options.curved_min_curvature:
+        return sides
+    return None
 
 
 def rectify_all(image: np.ndarray, detections: Sequence[Detection],

@@ -4,7 +4,7 @@ The stages are plain functions over stage objects, so the single call (:class:`P
 (:mod:`pipeline.run.stream`) and the Ray actors (:mod:`pipeline.run.ray_engine`) run the same code:
 
     read_page ─▶ detect_pages (detector, column merge, rectification) ─▶ recognize_pages (orientation,
-    assembly) ─▶ PageResult
+    cuts at read spaces, lexicon, calibration, joins at hyphens, abstention, assembly) ─▶ PageResult
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pipeline.assemble import AssembleOptions, assemble_blocks
 from pipeline.imageio import DEFAULT_MAX_PIXELS, READ_ERRORS, read_image
 from pipeline.lexicon import LexiconOptions, cached_lexicon
 from pipeline.orientation import DEFAULT_MIN_GAIN, OrientationOptions, choose_orientations
+from pipeline.regions import RegionOptions, join_marked, split_at_spaces
 from pipeline.types import DetectedPage, PageResult, Word
 
 __all__ = ["PipelineOptions", "Pipeline", "ImageInput", "read_page", "detect_pages", "recognize_pages",
@@ -53,6 +54,10 @@ class PipelineOptions:
     # (detectors/split.py; detectors without heatmaps_batch / postprocess are left as they are). Off by
     # default until measured on both halves of the ICDAR 2015 training split and on eval_hard.py
     split: SplitOptions = field(default_factory=lambda: SplitOptions(enabled=False))
+    # a region read as several words (spaces in its text) becomes one word each, cut where the recognizer
+    # read the spaces (recognizers that say where their characters lie: ppocr); words broken at a hyphen
+    # or comma are joined (pipeline/regions.py)
+    regions: RegionOptions = field(default_factory=RegionOptions)
     # stacked letters that the detector found one by one are merged into one column region
     columns: ColumnOptions = field(default_factory=ColumnOptions)
     rectify: RectifyOptions = field(default_factory=RectifyOptions)
@@ -198,6 +203,8 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
     t0 = time.perf_counter()
     lexicon = cached_lexicon(options.lexicon)
     calibration = load_calibration(recognizer_name) if options.calibrate else None
+    margin = DEFAULT_MARGIN if options.rectify.margin is None else options.rectify.margin
+    pairs = split_at_spaces(pairs, margin, options.rectify, options.regions)
     # crops come back from orientation with the quad turned to the text's own reading direction
     words = [
         Word(text=r.text if lexicon is None else lexicon.correct(r.text, r.score, r.char_scores),
@@ -207,6 +214,7 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
              stacked=c.stacked)
         for c, r in pairs
     ]
+    words = join_marked(words, options.regions)
     # unclaimed words dropped or marked, short words judged with their lines (pipeline/abstain.py)
     _, lines = claim([w for w in words if w.text.strip()], options.abstain, options.assemble,
                      calibrated=calibration is not None)

@@ -56,6 +56,7 @@ __all__ = [
     "padded_width",
     "ppocr_available",
     "preprocess_crop",
+    "resized_width",
 ]
 
 # the recognizer rapidocr 3.x ships in its wheel (its default Rec config: PP-OCRv6, small)
@@ -152,6 +153,15 @@ def padded_width(height: int, width: int, min_width: int = MIN_INPUT_WIDTH_PX) -
     return max(min_width, -(-resized // WIDTH_QUANTUM_PX) * WIDTH_QUANTUM_PX)
 
 
+def resized_width(height: int, width: int, input_width: int) -> int:
+    """Width (pixels) a ``height x width`` crop takes in a network input ``input_width`` wide: resized to
+    height 48 keeping its aspect ratio, capped at ``input_width`` (the rest is padding)."""
+    ratio = width / float(height)
+    if math.ceil(INPUT_HEIGHT_PX * ratio) > input_width:
+        return input_width
+    return int(math.ceil(INPUT_HEIGHT_PX * ratio))
+
+
 def preprocess_crop(crop_rgb: np.ndarray, input_width: Optional[int] = None) -> np.ndarray:
     """One RGB uint8 ``(h, w, 3)`` crop -> the network input ``(3, 48, input_width)`` float32.
 
@@ -165,11 +175,7 @@ def preprocess_crop(crop_rgb: np.ndarray, input_width: Optional[int] = None) -> 
     h, w = crop_rgb.shape[:2]
     if input_width is None:
         input_width = padded_width(h, w)
-    ratio = w / float(h)
-    if math.ceil(INPUT_HEIGHT_PX * ratio) > input_width:
-        resized_w = input_width
-    else:
-        resized_w = int(math.ceil(INPUT_HEIGHT_PX * ratio))
+    resized_w = resized_width(h, w, input_width)
     # the network was trained on BGR; bilinear resizing works per channel, so flipping first is the same
     bgr = np.ascontiguousarray(crop_rgb[:, :, ::-1])
     resized = cv2.resize(bgr, (resized_w, INPUT_HEIGHT_PX)).astype(np.float32)
@@ -184,7 +190,8 @@ def preprocess_crop(crop_rgb: np.ndarray, input_width: Optional[int] = None) -> 
 # ----------------------------------------------------------------------------------- post-processing
 
 
-def ctc_greedy_decode(probs: np.ndarray, characters: Sequence[str]) -> List[Recognition]:
+def ctc_greedy_decode(probs: np.ndarray, characters: Sequence[str],
+                      content_frames: Optional[Sequence[float]] = None) -> List[Recognition]:
     """Greedy CTC decoding of softmax outputs, rapidocr's ``CTCLabelDecode``.
 
     probs: ``(B, T, C)`` probabilities (the network ends in a softmax); index 0 is the CTC blank.
@@ -194,6 +201,11 @@ def ctc_greedy_decode(probs: np.ndarray, characters: Sequence[str]) -> List[Reco
     previous step's and is not the blank. ``char_scores`` are the kept steps' probabilities, one per
     character; ``score`` is their mean (rapidocr's word score; it rounds to 5 decimals, we do not), 0.0
     for an empty text.
+
+    ``char_spans``: per character, the run of time steps that read it (its kept step and the repeats
+    after it), ``(first step, last step + 1)`` divided by ``content_frames[b]``, the number of steps
+    that cover the crop itself rather than its padding (default: all ``T``), clipped to [0, 1]: where
+    along the crop's width the character lies.
     """
     if probs.ndim != 3:
         raise ValueError(f"probs must be (B, T, C), got shape {probs.shape}")
@@ -204,13 +216,23 @@ def ctc_greedy_decode(probs: np.ndarray, characters: Sequence[str]) -> List[Reco
     keep = np.ones(best.shape, dtype=bool)
     keep[:, 1:] = best[:, 1:] != best[:, :-1]
     keep &= best != 0
+    # a run of one class starts where the class changes; blank runs are dropped with their class
+    starts = np.ones(best.shape, dtype=bool)
+    starts[:, 1:] = best[:, 1:] != best[:, :-1]
+    T = best.shape[1]
     out: List[Recognition] = []
     for b in range(best.shape[0]):
         kept = best[b][keep[b]]
         text = "".join(characters[i] for i in kept)
         char_scores = tuple(float(p) for p in best_prob[b][keep[b]])
         score = float(np.mean(best_prob[b][keep[b]], dtype=np.float64)) if char_scores else 0.0
-        out.append(Recognition(text=text, score=score, char_scores=char_scores))
+        run_starts = np.flatnonzero(starts[b])
+        run_ends = np.append(run_starts[1:], T)
+        is_char = best[b][run_starts] != 0
+        frames = float(T if content_frames is None else content_frames[b]) or float(T)
+        spans = tuple((min(1.0, float(a) / frames), min(1.0, float(e) / frames))
+                      for a, e in zip(run_starts[is_char], run_ends[is_char]))
+        out.append(Recognition(text=text, score=score, char_scores=char_scores, char_spans=spans))
     return out
 
 
@@ -295,7 +317,11 @@ class PPOCRRecognizer:
             self.load()
             for batch in _batches(widths, self.options.batch_size):
                 inputs = np.stack([preprocess_crop(np.asarray(crops[i]), width) for width, i in batch])
-                for (_, i), rec in zip(batch, ctc_greedy_decode(self._forward(inputs), self._characters)):
+                probs = self._forward(inputs)
+                # time steps per input pixel column, and how many of them cover the crop (not its padding)
+                steps = probs.shape[1] / float(inputs.shape[3])
+                content = [steps * resized_width(*np.asarray(crops[i]).shape[:2], width) for width, i in batch]
+                for (_, i), rec in zip(batch, ctc_greedy_decode(probs, self._characters, content)):
                     results[i] = rec
         return [r for r in results if r is not None]
 

@@ -18,11 +18,17 @@ class Recognition:
     score: word confidence in [0, 1]; each recognizer documents its definition.
     char_scores: one confidence in [0, 1] per character of ``text`` (empty when
         the model gives none).
+    char_spans: where each character of ``text`` was read, ``(start, end)`` as
+        fractions of the crop's width (0 its left edge, 1 its right edge), one
+        pair per character (empty when the model gives none: only CTC models
+        such as ``ppocr`` know where their characters lie). Multi-word regions
+        are cut at their spaces from these (:mod:`pipeline.regions`).
     """
 
     text: str
     score: float
     char_scores: Tuple[float, ...] = field(default_factory=tuple)
+    char_spans: Tuple[Tuple[float, float], ...] = field(default_factory=tuple)
 
     def to_dict(self) -> Dict[str, Any]:
         return {

@@ -29,8 +29,9 @@ def test_recognition_cache_by_crop_pixels_and_recognizer(tmp_path):
     a = np.zeros((4, 6, 3), np.uint8)
     b = a.copy()
     b[0, 0, 0] = 1
-    cache.put_many([(crop_digest(a), "EXIT", 0.9, (0.9, 0.8, 0.9, 1.0))], "ppocr:x")
-    assert cache.get_many([crop_digest(a)], "ppocr:x")[crop_digest(a)][0] == "EXIT"
+    spans = ((0.0, 0.2), (0.25, 0.5), (0.5, 0.7), (0.75, 1.0))
+    cache.put_many([(crop_digest(a), "EXIT", 0.9, (0.9, 0.8, 0.9, 1.0), spans)], "ppocr:x")
+    assert cache.get_many([crop_digest(a)], "ppocr:x")[crop_digest(a)] == ("EXIT", 0.9, (0.9, 0.8, 0.9, 1.0), spans)
     assert cache.get_many([crop_digest(b)], "ppocr:x") == {}
     assert cache.get_many([crop_digest(a)], "crnn:x") == {}
 

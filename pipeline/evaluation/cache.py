@@ -117,8 +117,12 @@ def crop_digest(image: np.ndarray) -> str:
     return h.hexdigest()
 
 
+# what the recognition cache keeps per crop: text, score, char_scores, char_spans
+Reading = Tuple[str, float, Tuple[float, ...], Tuple[Tuple[float, float], ...]]
+
+
 class RecognitionCache:
-    """Readings ``(text, score, char_scores)`` per (crop digest, recognizer name), in one SQLite file."""
+    """Readings ``(text, score, char_scores, char_spans)`` per (crop digest, recognizer name), in one SQLite file."""
 
     def __init__(self, root: Optional[str] = None):
         folder = eval_cache_dir(root)
@@ -130,8 +134,9 @@ class RecognitionCache:
                          " chars TEXT, PRIMARY KEY (crop, recognizer))")
         self._db.commit()
 
-    def get_many(self, digests: Sequence[str], recognizer: str) -> Dict[str, Tuple[str, float, Tuple[float, ...]]]:
-        out: Dict[str, Tuple[str, float, Tuple[float, ...]]] = {}
+    def get_many(self, digests: Sequence[str], recognizer: str) -> Dict[str, Reading]:
+        """``{digest: (text, score, char_scores, char_spans)}`` of the digests read before by ``recognizer``."""
+        out: Dict[str, Reading] = {}
         uniq = list(dict.fromkeys(digests))
         with self._lock:
             for start in range(0, len(uniq), 500):
@@ -139,15 +144,22 @@ class RecognitionCache:
                 q = ("SELECT crop, text, score, chars FROM rec WHERE recognizer = ? AND crop IN (%s)"
                      % ",".join("?" * len(part)))
                 for crop, text, score, chars in self._db.execute(q, [recognizer, *part]):
-                    out[crop] = (text, float(score), tuple(json.loads(chars)))
+                    data = json.loads(chars)
+                    if isinstance(data, list):  # rows written before character positions were kept
+                        data = {"scores": data, "spans": []}
+                    out[crop] = (text, float(score), tuple(data["scores"]),
+                                 tuple((float(a), float(b)) for a, b in data["spans"]))
         return out
 
-    def put_many(self, rows: Sequence[Tuple[str, str, float, Sequence[float]]], recognizer: str) -> None:
-        """``rows``: ``(digest, text, score, char_scores)``."""
+    def put_many(self, rows: Sequence[Tuple[str, str, float, Sequence[float], Sequence[Tuple[float, float]]]],
+                 recognizer: str) -> None:
+        """``rows``: ``(digest, text, score, char_scores, char_spans)``."""
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO rec VALUES (?, ?, ?, ?, ?)",
-                                 [(d, recognizer, t, float(s), json.dumps([round(float(c), 5) for c in cs]))
-                                  for d, t, s, cs in rows])
+                                 [(d, recognizer, t, float(s), json.dumps({
+                                     "scores": [round(float(c), 5) for c in cs],
+                                     "spans": [[round(float(a), 5), round(float(b), 5)] for a, b in sp]}))
+                                  for d, t, s, cs, sp in rows])
             self._db.commit()
 
     def close(self) -> None:
