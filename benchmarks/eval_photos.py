@@ -106,6 +106,10 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
     for name in ("canvas_size", "mag_ratio", "text_threshold", "link_threshold", "low_text"):
         if getattr(args, name) is not None:
             det = dataclasses.replace(det, **{name: getattr(args, name)})
+    if args.no_weak:
+        det = dataclasses.replace(det, weak_text_threshold=None)
+    elif args.weak_text_threshold is not None:
+        det = dataclasses.replace(det, weak_text_threshold=args.weak_text_threshold)
     rect = opts.rectify
     if args.margin is not None:
         rect = dataclasses.replace(rect, margin=args.margin)
@@ -115,7 +119,7 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
         if v is not None:
             lex = dataclasses.replace(lex, **{name: type(getattr(lex, name))(v)})
     abstain = dataclasses.replace(opts.abstain, enabled=not args.keep_unsure)
-    for name in ("min_chars", "min_score"):
+    for name in ("min_chars", "min_score", "weak_min_score"):
         v = getattr(args, name)
         if v is not None:
             abstain = dataclasses.replace(abstain, **{name: type(getattr(abstain, name))(v)})
@@ -190,6 +194,9 @@ def main() -> None:
                     help="score every read word, also those pipeline/abstain.py would not claim")
     ap.add_argument("--min-chars", type=int, default=None, help="AbstainOptions.min_chars")
     ap.add_argument("--min-score", type=float, default=None, help="AbstainOptions.min_score")
+    ap.add_argument("--weak-min-score", type=float, default=None, help="AbstainOptions.weak_min_score")
+    ap.add_argument("--weak-text-threshold", type=float, default=None, help="CraftOptions.weak_text_threshold")
+    ap.add_argument("--no-weak", action="store_true", help="no weak regions (CraftOptions.weak_text_threshold=None)")
     ap.add_argument("--cache-dir", default=None, help="default: ~/.cache/sceneocr/eval")
     ap.add_argument("--no-cache", action="store_true", help="run the networks on every photo (for timing)")
     ap.add_argument("--json", help="write one JSON record per photo here")
@@ -237,7 +244,7 @@ def main() -> None:
     print(f"photos={len(names)} subset={args.subset or 'all'} detector={ocr.detector.name} "
           f"backend={ocr.detector.backend} recognizer={ocr.recognizer.name} margin={ocr.options.rectify.margin}")
     a = ocr.options.abstain
-    print(f"split={ocr.options.split.enabled} split_spaces={ocr.options.regions.split_spaces} join_marks={ocr.options.regions.join_marks and ocr.options.regions.marks!r} abstain={'off' if not a.enabled else f'min_chars={a.min_chars} min_score={a.min_score}'} "
+    print(f"split={ocr.options.split.enabled} split_spaces={ocr.options.regions.split_spaces} join_marks={ocr.options.regions.join_marks and ocr.options.regions.marks!r} abstain={'off' if not a.enabled else f'min_chars={a.min_chars} min_score={a.min_score} weak_min_score={a.weak_min_score}'} "
           f"calibrated={ocr.options.calibrate}")
     if ocr.options.lexicon.path:
         print(f"lexicon {ocr.options.lexicon}")

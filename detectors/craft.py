@@ -21,7 +21,7 @@ import numpy as np
 
 from .craft_openvino import OpenVINOCraft, cached_export, discard, openvino_available
 from .geometry import order_quad
-from .postprocess import component_scores, word_components
+from .postprocess import component_peaks, component_scores, word_components
 from .types import Detection
 
 __all__ = ["CraftOptions", "CraftDetector", "default_craft_weights"]
@@ -54,14 +54,23 @@ class CraftOptions:
     # region score that marks a pixel as text at all, so the box's extent (easyocr: 0.4; 0.35: 0.721
     # at text 0.6, 0.38: 0.736, 0.42: 0.746, 0.45: 0.724 at text 0.7)
     low_text: float = 0.4
+    # components whose peak reaches only this (below text_threshold) come back too, marked weak: text
+    # that only the recognizer can confirm (pipeline.abstain.AbstainOptions.weak_min_score). None: not
+    # returned. ICDAR 2015 train, ppocr, weak_min_score 0.7: missed words 219 -> 200 on img_1-500 (det H
+    # 0.868 -> 0.872, e2e 0.749 -> 0.751) and 200 -> 195 on img_501-1000 (0.852 -> 0.854, 0.720 both);
+    # 0.4 gives the same as 0.5 (low_text is 0.4), 0.6 less, 0.3 with weak_min_score 0.8 less
+    weak_text_threshold: Optional[float] = 0.5
     # ask CRAFT for a boundary polygon (curved words) besides the quad
     polygons: bool = True
     # regions whose shorter side is below this many px (original image) are dropped
     min_size_px: float = 4.0
     # "auto" (bf16 where the CPU/GPU has it, fp16 on older GPUs), "fp32", "bf16", "fp16"
     precision: str = "auto"
-    # images whose canvases have the same size go through the network together, this many at a time
-    batch_size: int = 4
+    # images whose canvases have the same size go through the network together, this many at a time.
+    # None: 4 on a GPU, 1 on the CPU, where a batch is no faster per image (OpenVINO bf16, 1280 x 736,
+    # 2-core EPYC: 3.17 s/image at 1 vs 3.25 at 4, machine loaded) but holds every image's activations at
+    # once (resident memory 1.39 GB at 1, 2.89 GB at 4), and each new batch size costs its own buffers
+    batch_size: Optional[int] = None
     # "auto" (OpenVINO when the device is the CPU and openvino is installed, else torch), "torch", "openvino"
     backend: str = "auto"
     # OpenVINO inference threads; 0 = OpenVINO's default (one per core). torch's are process-wide: not set here
@@ -77,6 +86,11 @@ class CraftOptions:
             raise ValueError(f"precision must be auto, fp32, bf16 or fp16, not {self.precision!r}")
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
             raise ValueError(f"threads must be an integer >= 0, got {self.threads!r}")
+        if self.weak_text_threshold is not None and not 0.0 < self.weak_text_threshold <= self.text_threshold:
+            raise ValueError(f"weak_text_threshold must be in (0, text_threshold], got {self.weak_text_threshold!r}")
+        if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
+                                            or self.batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
 
 
 def default_craft_weights() -> str:
@@ -175,6 +189,7 @@ class CraftDetector:
         self.name = (
             f"craft:{os.path.basename(weights)}"
             f"@{o.canvas_size}/text{o.text_threshold}/link{o.link_threshold}/low{o.low_text}"
+            + ("" if o.weak_text_threshold is None else f"/weak{o.weak_text_threshold}")
         )
 
     # -- loading ---------------------------------------------------------
@@ -214,6 +229,15 @@ class CraftDetector:
     def device(self) -> str:
         self.load()
         return self._device  # type: ignore[return-value]
+
+    @property
+    def batch_size(self) -> int:
+        """Images per network call: ``options.batch_size``, or where it is None 4 on a GPU and 1 on the
+        CPU (loads the network)."""
+        self.load()
+        if self.options.batch_size is not None:
+            return self.options.batch_size
+        return 1 if self._device == "cpu" else 4
 
     @property
     def backend(self) -> str:
@@ -264,7 +288,7 @@ class CraftDetector:
         for i, c in enumerate(canvases):
             groups.setdefault(c.shape, []).append(i)
         out: list = [None] * len(images)
-        step = max(1, o.batch_size)
+        step = self.batch_size
         for idx in groups.values():
             for start in range(0, len(idx), step):
                 part = idx[start:start + step]
@@ -284,9 +308,12 @@ class CraftDetector:
         from easyocr.craft_utils import getPoly_core
 
         o = self.options
-        comp = word_components(text_map, link_map, o.text_threshold, o.link_threshold, o.low_text)
+        lowest = o.text_threshold if o.weak_text_threshold is None else o.weak_text_threshold
+        comp = word_components(text_map, link_map, lowest, o.link_threshold, o.low_text)
         if len(comp.boxes) == 0:
             return []
+        weak = ([p < o.text_threshold for p in component_peaks(text_map, comp.labels, comp.label_ids)]
+                if lowest < o.text_threshold else [False] * len(comp.boxes))
         boxes = list(comp.boxes)
         # easyocr's boundary polygons (curved words; None for straight ones)
         polys = (getPoly_core(boxes, comp.labels, list(comp.label_ids), link_map) if o.polygons
@@ -294,7 +321,7 @@ class CraftDetector:
         scores = component_scores(text_map, comp.labels, comp.label_ids, o.low_text)
         h, w = image.shape[:2]
         out: List[Detection] = []
-        for box, poly, score in zip(boxes, polys, scores):
+        for box, poly, score, is_weak in zip(boxes, polys, scores, weak):
             quad = order_quad(np.asarray(box, dtype=np.float64) * scale)
             quad[:, 0] = np.clip(quad[:, 0], 0, w)
             quad[:, 1] = np.clip(quad[:, 1], 0, h)
@@ -306,7 +333,7 @@ class CraftDetector:
                 polygon = np.asarray(poly, dtype=np.float64).reshape(-1, 2) * scale
                 polygon[:, 0] = np.clip(polygon[:, 0], 0, w)
                 polygon[:, 1] = np.clip(polygon[:, 1], 0, h)
-            out.append(Detection(quad=quad, polygon=polygon, score=score))
+            out.append(Detection(quad=quad, polygon=polygon, score=score, weak=bool(is_weak)))
         return out
 
 

@@ -18,7 +18,7 @@ from typing import List
 
 import numpy as np
 
-__all__ = ["Components", "word_components", "component_scores"]
+__all__ = ["Components", "word_components", "component_scores", "component_peaks"]
 
 # components smaller than this many heat-map pixels are noise (easyocr's value)
 MIN_COMPONENT_PX = 10
@@ -110,3 +110,12 @@ def component_scores(text_map: np.ndarray, labels: np.ndarray, label_ids: np.nda
 
 
 
+
+
+def component_peaks(text_map: np.ndarray, labels: np.ndarray, label_ids: np.ndarray) -> List[float]:
+    """Highest region score of each component (what the text threshold is tested against)."""
+    from scipy import ndimage
+
+    if len(label_ids) == 0:
+        return []
+    return [float(v) for v in ndimage.maximum(text_map, labels, label_ids)]

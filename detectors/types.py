@@ -19,11 +19,15 @@ class Detection:
     polygon: float32 ``(N, 2)`` boundary from CRAFT when it gave one (curved
         words), else ``None``.
     score: detection score in [0, 1] (mean CRAFT region score inside the box).
+    weak: the region's heat-map peak stayed under the detector's text threshold
+        (``CraftOptions.weak_text_threshold``): text only if its recognizer is sure of it
+        (``pipeline.abstain.AbstainOptions.weak_min_score``).
     """
 
     quad: np.ndarray
     polygon: Optional[np.ndarray] = None
     score: float = 0.0
+    weak: bool = False
 
     def __post_init__(self) -> None:
         quad = np.asarray(self.quad, dtype=np.float32)
@@ -38,6 +42,8 @@ class Detection:
         out: Dict[str, Any] = {"quad": _round(self.quad), "det_score": round(float(self.score), 4)}
         if self.polygon is not None:
             out["polygon"] = _round(self.polygon)
+        if self.weak:
+            out["weak"] = True
         return out
 
 

@@ -11,6 +11,10 @@ holds:
   :mod:`recognizer.calibration`: ppocr; crnn's and TrOCR's own scores are not thresholded, since 0.2 of
   theirs means something else).
 
+A word cut from a *weak* region (a heat-map peak under the detector's text threshold, found only because
+``CraftOptions.weak_text_threshold`` is lower: small, blurred or faint text, and many textures) is claimed
+only when its calibrated score reaches ``weak_min_score`` (:func:`gate_weak`); without a calibration, never.
+
 Unsure words are dropped from the result by default (``keep=False``): what the pipeline returns is what
 it claims, and ICDAR-style scoring (every returned box a claim) rewards that. With ``keep=True`` they stay,
 marked ``Word.low_confidence``; the JSON record says ``"low_confidence": true``, hOCR adds
@@ -47,7 +51,7 @@ from pipeline.assemble import AssembleOptions, assemble_lines
 from pipeline.evaluation.text import normalize_word
 from pipeline.types import Line, Word
 
-__all__ = ["AbstainOptions", "is_unsure", "abstain", "claim"]
+__all__ = ["AbstainOptions", "is_unsure", "abstain", "claim", "gate_weak"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,12 @@ class AbstainOptions:
     # words whose calibrated score is below this (about this share of them is right) are unsure; the
     # pipeline applies it only where the recognizer ships a calibration
     min_score: float = 0.2
+    # a word from a weak region (its heat-map peak under the detector's text threshold,
+    # detectors.Detection.weak) is claimed only with a calibrated score at least this high; without a
+    # calibration, never. ICDAR 2015 train img_1-500 (weak_text_threshold 0.5): 0.3 det / e2e H 0.868 / 0.747,
+    # 0.5 0.871 / 0.750, 0.7 0.872 / 0.751 (no weak regions: 0.868 / 0.749); img_501-1000 at 0.7: 0.854 /
+    # 0.720 (none: 0.852 / 0.720)
+    weak_min_score: float = 0.7
     # a word unsure only for being short is claimed when its line holds a word that is sure on its own
     short_in_line: bool = True
     # True: unsure words stay in the result, marked low_confidence; False: they are dropped
@@ -69,6 +79,8 @@ class AbstainOptions:
             raise ValueError(f"AbstainOptions.min_chars must be >= 0, got {self.min_chars}")
         if not 0.0 <= self.min_score <= 1.0:
             raise ValueError(f"AbstainOptions.min_score must be in [0, 1], got {self.min_score}")
+        if not 0.0 <= self.weak_min_score <= 1.0:
+            raise ValueError(f"AbstainOptions.weak_min_score must be in [0, 1], got {self.weak_min_score}")
 
 
 def is_unsure(word: Word, options: AbstainOptions) -> bool:
@@ -83,6 +95,24 @@ def _short_only(word: Word, options: AbstainOptions) -> bool:
     """Unsure only for having fewer than ``min_chars`` letters and digits (some, and scored well enough)."""
     key = normalize_word(word.text)
     return bool(key) and len(key) < options.min_chars and float(word.score) >= options.min_score
+
+
+def gate_weak(words: Sequence[Word], weak: Sequence[bool], options: AbstainOptions,
+              calibrated: bool = True) -> List[Word]:
+    """``words`` without those from weak regions that the recognizer does not confirm (``weak[i]`` for
+    ``words[i]``): a calibrated score under ``weak_min_score``, or any score without a calibration. With
+    ``options.keep`` they stay, marked ``low_confidence``."""
+    if len(weak) != len(words):
+        raise ValueError(f"{len(weak)} weak flags for {len(words)} words")
+    if not options.enabled:
+        return list(words)
+    out: List[Word] = []
+    for w, is_weak in zip(words, weak):
+        if not is_weak or (calibrated and float(w.score) >= options.weak_min_score):
+            out.append(w)
+        elif options.keep:
+            out.append(dataclasses.replace(w, low_confidence=True))
+    return out
 
 
 def claim(words: Sequence[Word], options: AbstainOptions, assemble: AssembleOptions = AssembleOptions(),

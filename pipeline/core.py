@@ -25,7 +25,7 @@ from recognizer import Recognition, Recognizer, RecognizerOptions, build_recogni
 from recognizer.calibration import load_calibration
 from recognizer.guard import GuardedRecognizer, RecognitionFailed
 
-from pipeline.abstain import AbstainOptions, claim
+from pipeline.abstain import AbstainOptions, claim, gate_weak
 from pipeline.assemble import AssembleOptions, assemble_blocks
 from pipeline.imageio import DEFAULT_MAX_PIXELS, READ_ERRORS, read_image
 from pipeline.lexicon import LexiconOptions, cached_lexicon
@@ -214,6 +214,8 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
              stacked=c.stacked)
         for c, r in pairs
     ]
+    # words from weak regions only where the recognizer confirms them (pipeline/abstain.py)
+    words = gate_weak(words, [c.detection.weak for c, _ in pairs], options.abstain, calibrated=calibration is not None)
     words = join_marked(words, options.regions)
     # unclaimed words dropped or marked, short words judged with their lines (pipeline/abstain.py)
     _, lines = claim([w for w in words if w.text.strip()], options.abstain, options.assemble,

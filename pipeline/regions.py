@@ -109,7 +109,8 @@ def split_one(crop: Crop, rec: Recognition, margin: float,
         else:
             u0 = min(1.0, max(0.0, (lo * total - pad) / along))
             u1 = min(1.0, max(0.0, (hi * total - pad) / along))
-            det = Detection(quad=cut_quad(quad, u0, u1), polygon=None, score=crop.detection.score)
+            det = Detection(quad=cut_quad(quad, u0, u1), polygon=None, score=crop.detection.score,
+                            weak=crop.detection.weak)
         if det is None:
             return None
         x0, x1 = int(np.floor(lo * width)), max(int(np.floor(lo * width)) + 1, int(np.ceil(hi * width)))
@@ -155,7 +156,8 @@ def _cut_curved(detection: Detection, f0: float, f1: float, margin: float) -> Op
         parts.append(_sub_line(line, s0, s1, len(line)))
     t, b = parts
     quad = np.stack([t[0], t[-1], b[-1], b[0]]).astype(np.float32)
-    return Detection(quad=quad, polygon=np.concatenate([t, b[::-1]]).astype(np.float32), score=detection.score)
+    return Detection(quad=quad, polygon=np.concatenate([t, b[::-1]]).astype(np.float32), score=detection.score,
+                     weak=detection.weak)
 
 
 def split_at_spaces(pairs: Sequence[Tuple[Crop, Recognition]], margin: float,
@@ -207,7 +209,8 @@ def _join(a: Word, b: Word) -> Word:
     na, nb = max(1, len(a.text)), max(1, len(b.text))
     return Word(text=a.text + b.text, score=(a.score * na + b.score * nb) / (na + nb),
                 det_score=min(a.det_score, b.det_score), quad=np.stack([qa[0], qb[1], qb[2], qa[3]]),
-                polygon=None, char_scores=tuple(a.char_scores) + tuple(b.char_scores), angle=a.angle)
+                polygon=None, char_scores=tuple(a.char_scores) + tuple(b.char_scores), angle=a.angle,
+                low_confidence=a.low_confidence or b.low_confidence)
 
 
 def join_marked(words: Sequence[Word], options: RegionOptions = RegionOptions()) -> List[Word]:

@@ -10,7 +10,7 @@ import pytest
 from detectors import Detection
 from detectors.geometry import box_to_quad
 from pipeline import Pipeline, PipelineOptions
-from pipeline.abstain import AbstainOptions, abstain, is_unsure
+from pipeline.abstain import AbstainOptions, abstain, gate_weak, is_unsure
 from pipeline.assemble import assemble_lines
 from pipeline.orientation import OrientationOptions
 from pipeline.output.formats import to_hocr
@@ -75,6 +75,23 @@ def test_options_are_checked():
         AbstainOptions(min_score=1.5)
     with pytest.raises(ValueError, match="min_chars"):
         AbstainOptions(min_chars=-1)
+    with pytest.raises(ValueError, match="weak_min_score"):
+        AbstainOptions(weak_min_score=-0.1)
+
+
+def test_words_from_weak_regions_need_a_sure_calibrated_reading():
+    words = [word("EXIT", 0.9), word("SALE", 0.6), word("OPEN", 0.6), word("MAIN", 0.75)]
+    weak = [False, True, False, True]
+    opts = AbstainOptions(weak_min_score=0.7)
+    assert [w.text for w in gate_weak(words, weak, opts)] == ["EXIT", "OPEN", "MAIN"]
+    # without a calibration a weak region is never claimed; a region that is not weak is not judged here
+    assert [w.text for w in gate_weak(words, weak, opts, calibrated=False)] == ["EXIT", "OPEN"]
+    marked = gate_weak(words, weak, dataclasses.replace(opts, keep=True))
+    assert [(w.text, w.low_confidence) for w in marked] == [("EXIT", False), ("SALE", True), ("OPEN", False),
+                                                             ("MAIN", False)]
+    assert gate_weak(words, weak, AbstainOptions(enabled=False)) == words
+    with pytest.raises(ValueError, match="weak flags"):
+        gate_weak(words, weak[:2], opts)
 
 
 # --- through the pipeline and its outputs -----------------------------------------------------------------
@@ -149,6 +166,24 @@ def test_pipeline_keeps_and_marks_with_keep(calibrated):
     assert "data-low-confidence" not in hocr.split("PARKING")[0].rsplit("<span", 1)[-1]
     svg = draw_svg(page, np.full((200, 400, 3), 200, np.uint8))
     assert svg.count('data-low-confidence="true"') == 3
+
+
+class WeakSecondDetector(ScriptedDetector):
+    """The scripted boxes, the second one weak (its heat-map peak under the text threshold)."""
+
+    def __call__(self, images):
+        return [[Detection(box_to_quad(*b), score=0.8, weak=(i == 1)) for i, b in enumerate(self.boxes)]
+                for _ in images]
+
+
+@pytest.mark.parametrize("score, claimed", [(0.98, True), (0.6, False)])
+def test_pipeline_claims_a_weak_region_only_when_the_reading_is_sure(calibrated, score, claimed):
+    opts = dataclasses.replace(PipelineOptions(), orientation=OrientationOptions(enabled=False))
+    answers = [("NO", 0.97), ("PARKING", score)]
+    page = Pipeline(WeakSecondDetector(BOXES[:2]), ScriptedRecognizer(answers), opts)(
+        [np.full((200, 400, 3), 200, np.uint8)])[0]
+    # the line rescue does not apply: NO goes with PARKING, PARKING is not claimed for its line's sake
+    assert page.text == ("NO PARKING" if claimed else "")
 
 
 def test_pipeline_returns_everything_when_disabled():

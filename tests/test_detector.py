@@ -81,6 +81,25 @@ def test_options_and_missing_weights():
         det.load()
     with pytest.raises(ValueError):
         CraftDetector(CraftOptions(precision="int3")).load()
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match="batch_size"):
+            CraftOptions(batch_size=bad)
+
+
+@pytest.mark.weights
+def test_on_the_cpu_each_image_goes_through_the_network_alone_by_default(craft):
+    """A CPU gains nothing per image from a batch, and a batch of 4 canvases holds 1.5 GB more (BENCHMARKS.md);
+    a GPU takes 4 at a time."""
+    on_cpu = craft.device == "cpu"
+    assert craft.batch_size == (1 if on_cpu else 4)
+    calls = []
+    forward = craft._forward
+    craft._forward = lambda batch: calls.append(len(batch)) or forward(batch)
+    try:
+        craft([np.zeros((120, 160, 3), np.uint8)] * 3)
+    finally:
+        del craft._forward
+    assert calls == ([1, 1, 1] if on_cpu else [3])
 
 
 @pytest.mark.weights
@@ -102,16 +121,31 @@ def test_vectorised_post_processing_gives_easyocr_boxes(craft):
 def test_same_size_canvases_run_as_one_batch_with_the_same_boxes(craft):
     images = [random_scene(s, width=480, height=360, n_lines=(2, 3)).image for s in (7, 8)]
     images.append(np.ascontiguousarray(images[0][:, :400]))  # another canvas size
+    batched = CraftDetector(CraftOptions(batch_size=4)).load()
     calls = []
-    forward = craft._forward
-    craft._forward = lambda batch: calls.append(len(batch)) or forward(batch)
-    try:
-        together = craft(images)
-    finally:
-        del craft._forward
+    forward = batched._forward
+    batched._forward = lambda batch: calls.append(len(batch)) or forward(batch)
+    together = batched(images)
     assert sorted(calls) == [1, 2]
     for img, dets in zip(images, together):
         alone = craft([img])[0]
         assert len(alone) == len(dets)
         for a, b in zip(alone, dets):
             np.testing.assert_allclose(a.quad, b.quad, atol=1.0)
+
+
+def test_weak_regions_come_back_marked_and_only_when_asked_for():
+    """Two blobs on a heat map, peaks 0.9 and 0.6: the second is under the text threshold (0.75), so it comes
+    back only with a weak_text_threshold under 0.6, marked weak."""
+    text = np.zeros((60, 200), np.float32)
+    text[20:30, 20:60] = 0.9
+    text[20:30, 120:160] = 0.6
+    link = np.zeros_like(text)
+    image = np.zeros((120, 400, 3), np.uint8)
+    strong_only = CraftDetector(CraftOptions(weak_text_threshold=None)).postprocess(image, text, link, 2.0)
+    assert [d.weak for d in strong_only] == [False]
+    both = CraftDetector(CraftOptions(weak_text_threshold=0.5)).postprocess(image, text, link, 2.0)
+    assert sorted((float(d.quad[:, 0].min()) > 200, d.weak) for d in both) == [(False, False), (True, True)]
+    assert both[0].to_dict().get("weak", False) == both[0].weak
+    with pytest.raises(ValueError, match="weak_text_threshold"):
+        CraftOptions(weak_text_threshold=0.9)
