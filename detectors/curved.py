@@ -16,7 +16,7 @@ import numpy as np
 
 from .geometry import quad_direction
 
-__all__ = ["polygon_boundaries", "curvature", "unwarp_polygon"]
+__all__ = ["polygon_boundaries", "curvature", "resample", "unwarp_polygon"]
 
 
 def polygon_boundaries(polygon: np.ndarray, quad: np.ndarray) -> Optional[Tuple[np.ndarray, np.ndarray]]:
@@ -53,11 +53,13 @@ def curvature(top: np.ndarray, bottom: np.ndarray) -> float:
     return float(np.abs((centre - centre[0]) @ normal).max() / height)
 
 
-def _resample(line: np.ndarray, n: int) -> np.ndarray:
-    """``n`` points evenly spaced by arc length along a polyline ``(K, 2)``."""
+def resample(line: np.ndarray, n: int, start: float = 0.0, end: Optional[float] = None) -> np.ndarray:
+    """``n`` points evenly spaced by arc length along a polyline ``(K, 2)``, between arc lengths ``start``
+    and ``end`` (default: the whole line; both clipped to it)."""
     seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
     arc = np.concatenate([[0.0], np.cumsum(seg)])
-    t = np.linspace(0.0, arc[-1], n)
+    stop = arc[-1] if end is None else min(arc[-1], end)
+    t = np.linspace(max(0.0, start), stop, n)
     return np.stack([np.interp(t, arc, line[:, 0]), np.interp(t, arc, line[:, 1])], axis=1)
 
 
@@ -90,7 +92,7 @@ def unwarp_polygon(image: np.ndarray, top: np.ndarray, bottom: np.ndarray, margi
     if out_h > max_height_px:
         out_w, out_h = out_w * max_height_px / out_h, float(max_height_px)
     out_w, out_h = max(min_size_px, int(round(out_w))), max(min_size_px, int(round(out_h)))
-    t_pts, b_pts = _resample(top, out_w), _resample(bottom, out_w)
+    t_pts, b_pts = resample(top, out_w), resample(bottom, out_w)
     rows = ((np.arange(out_h) + 0.5) / out_h)[:, None, None]  # (h, 1, 1) fraction from top to bottom
     grid = t_pts[None] * (1 - rows) + b_pts[None] * rows  # (h, w, 2) source points
     return cv2.remap(image, grid[..., 0].astype(np.float32), grid[..., 1].astype(np.float32),

@@ -109,9 +109,6 @@ def component_scores(text_map: np.ndarray, labels: np.ndarray, label_ids: np.nda
     return [float(v) for v in np.clip(means, 0.0, 1.0)]
 
 
-
-
-
 def component_peaks(text_map: np.ndarray, labels: np.ndarray, label_ids: np.ndarray) -> List[float]:
     """Highest region score of each component (what the text threshold is tested against)."""
     from scipy import ndimage

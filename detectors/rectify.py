@@ -11,7 +11,7 @@ from .curved import curvature, polygon_boundaries, unwarp_polygon
 from .geometry import expand_quad, quad_size
 from .types import Crop, Detection
 
-__all__ = ["DEFAULT_MARGIN", "RectifyOptions", "is_curved", "rectify", "rectify_all"]
+__all__ = ["DEFAULT_MARGIN", "RectifyOptions", "is_curved", "rectify", "rectify_all", "resolved_margin"]
 
 # the crop margin when neither the options nor the recognizer name one (fraction of the word's height)
 DEFAULT_MARGIN = 0.1
@@ -57,7 +57,7 @@ def rectify(image: np.ndarray, detection: Detection, options: RectifyOptions = R
         return Crop(image=strip, detection=detection)
 
     w, h = quad_size(detection.quad)
-    m = (DEFAULT_MARGIN if options.margin is None else options.margin) * h
+    m = resolved_margin(options) * h
     src = expand_quad(detection.quad, m, m)
     out_w, out_h = w + 2 * m, h + 2 * m
     if out_h > options.max_height_px:
@@ -70,6 +70,11 @@ def rectify(image: np.ndarray, detection: Detection, options: RectifyOptions = R
     crop = cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
     return Crop(image=crop, detection=detection)
+
+
+def resolved_margin(options: RectifyOptions) -> float:
+    """The margin :func:`rectify` cuts quads with: ``options.margin``, or :data:`DEFAULT_MARGIN` when None."""
+    return DEFAULT_MARGIN if options.margin is None else float(options.margin)
 
 
 def is_curved(detection: Detection, options: RectifyOptions = RectifyOptions()) -> bool:

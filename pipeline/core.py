@@ -203,8 +203,7 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
     t0 = time.perf_counter()
     lexicon = cached_lexicon(options.lexicon)
     calibration = load_calibration(recognizer_name) if options.calibrate else None
-    margin = DEFAULT_MARGIN if options.rectify.margin is None else options.rectify.margin
-    pairs = split_at_spaces(pairs, margin, options.rectify, options.regions)
+    pairs = split_at_spaces(pairs, options.rectify, options.regions)
     # crops come back from orientation with the quad turned to the text's own reading direction
     words = [
         Word(text=r.text if lexicon is None else lexicon.correct(r.text, r.score, r.char_scores),

@@ -17,7 +17,7 @@ often come out as two regions ("whole-" + "grain", "100," + "000"), while word-l
 reader) takes them as one word. Two words are joined when one ends (or the next begins) with such a mark
 and the next follows on the same line within ``join_max_gap`` heights.
 
->>> pairs = split_at_spaces(pairs, margin=0.0)   # doctest: +SKIP
+>>> pairs = split_at_spaces(pairs, RectifyOptions(margin=0.0))   # doctest: +SKIP
 >>> words = join_marked(words)                    # doctest: +SKIP
 """
 
@@ -30,9 +30,9 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from detectors.curved import polygon_boundaries
-from detectors.geometry import quad_size
-from detectors.rectify import RectifyOptions, is_curved
+from detectors.curved import polygon_boundaries, resample
+from detectors.geometry import quad_direction, quad_size
+from detectors.rectify import RectifyOptions, is_curved, resolved_margin
 from detectors.split import cut_quad
 from detectors.turns import quarter_turns
 from detectors.types import Crop, Detection
@@ -125,14 +125,6 @@ def split_one(crop: Crop, rec: Recognition, margin: float,
     return out
 
 
-def _sub_line(line: np.ndarray, s0: float, s1: float, n: int) -> np.ndarray:
-    """``n`` points evenly spaced along a polyline between arc lengths ``s0 < s1`` (clipped to the line)."""
-    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
-    arc = np.concatenate([[0.0], np.cumsum(seg)])
-    t = np.linspace(max(0.0, s0), min(arc[-1], s1), n)
-    return np.stack([np.interp(t, arc, line[:, 0]), np.interp(t, arc, line[:, 1])], axis=1)
-
-
 def _cut_curved(detection: Detection, f0: float, f1: float, margin: float) -> Optional[Detection]:
     """The part of a curved word between fractions ``f0 < f1`` of its straightened strip.
 
@@ -153,22 +145,22 @@ def _cut_curved(detection: Detection, f0: float, f1: float, margin: float) -> Op
         s0, s1 = f0 * total - ext, f1 * total - ext
         if s1 - s0 <= 0 or s1 <= 0 or s0 >= length:
             return None
-        parts.append(_sub_line(line, s0, s1, len(line)))
+        parts.append(resample(line, len(line), s0, s1))
     t, b = parts
     quad = np.stack([t[0], t[-1], b[-1], b[0]]).astype(np.float32)
     return Detection(quad=quad, polygon=np.concatenate([t, b[::-1]]).astype(np.float32), score=detection.score,
                      weak=detection.weak)
 
 
-def split_at_spaces(pairs: Sequence[Tuple[Crop, Recognition]], margin: float,
-                    rectify: RectifyOptions = RectifyOptions(),
+def split_at_spaces(pairs: Sequence[Tuple[Crop, Recognition]], rectify: RectifyOptions = RectifyOptions(),
                     options: RegionOptions = RegionOptions()) -> List[Tuple[Crop, Recognition]]:
     """``pairs`` with every region read as several words replaced by one pair per word, in order.
 
-    margin: the margin the crops were cut with (:attr:`detectors.RectifyOptions.margin`, resolved).
+    rectify: the options the crops were cut with (their margin, which words were straightened as curved).
     """
     if not options.split_spaces:
         return list(pairs)
+    margin = resolved_margin(rectify)
     out: List[Tuple[Crop, Recognition]] = []
     for crop, rec in pairs:
         parts = split_one(crop, rec, margin, rectify)
@@ -179,29 +171,26 @@ def split_at_spaces(pairs: Sequence[Tuple[Crop, Recognition]], margin: float,
     return out
 
 
-def _frame(quad: np.ndarray) -> Tuple[np.ndarray, np.ndarray, float]:
-    """A quad's reading direction (unit), its "down" (unit) and its height."""
-    q = np.asarray(quad, dtype=np.float64)
-    u = (q[1] - q[0]) + (q[2] - q[3])
-    u = u / (np.linalg.norm(u) or 1.0)
-    height = 0.5 * (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1]))
-    return u, np.array([-u[1], u[0]]), float(height)
-
-
-def _joinable(a: Word, b: Word, options: RegionOptions) -> bool:
-    """True when ``b`` follows ``a`` on its line, close enough and marked to be one word with it."""
+def _join_gap(a: Word, b: Word, options: RegionOptions) -> Optional[float]:
+    """The gap (px, along ``a``'s reading direction) from ``a`` to ``b`` when ``b`` follows ``a`` on its
+    line, close enough and marked to be one word with it; else None."""
     if a.stacked or b.stacked or a.angle != b.angle or not a.text or not b.text:
-        return False
+        return None
     if not (a.text[-1] in options.marks or b.text[0] in options.marks):
-        return False
-    u, down, h = _frame(a.quad)
-    ub, _, hb = _frame(b.quad)
-    if h <= 0 or hb <= 0 or max(h, hb) > options.join_max_height_ratio * min(h, hb) or float(u @ ub) < 0.95:
-        return False
+        return None
+    u = quad_direction(a.quad)
+    _, h = quad_size(a.quad)
+    _, hb = quad_size(b.quad)
+    if h <= 0 or hb <= 0 or max(h, hb) > options.join_max_height_ratio * min(h, hb):
+        return None
+    if float(u @ quad_direction(b.quad)) < 0.95:
+        return None
     qa, qb = np.asarray(a.quad, dtype=np.float64), np.asarray(b.quad, dtype=np.float64)
     gap = float((0.5 * (qb[0] + qb[3]) - 0.5 * (qa[1] + qa[2])) @ u)
-    offset = float((qb.mean(axis=0) - qa.mean(axis=0)) @ down)
-    return -options.join_max_gap * h <= gap <= options.join_max_gap * h and abs(offset) <= options.join_max_offset * h
+    offset = float((qb.mean(axis=0) - qa.mean(axis=0)) @ np.array([-u[1], u[0]]))
+    if abs(gap) > options.join_max_gap * h or abs(offset) > options.join_max_offset * h:
+        return None
+    return gap
 
 
 def _join(a: Word, b: Word) -> Word:
@@ -223,20 +212,17 @@ def join_marked(words: Sequence[Word], options: RegionOptions = RegionOptions())
     if not options.join_marks:
         return list(words)
     out = list(words)
-    joined = True
-    while joined:
-        joined = False
-        for i, a in enumerate(out):
-            best, best_gap = None, None
-            for j, b in enumerate(out):
-                if i != j and _joinable(a, b, options):
-                    u, _, _ = _frame(a.quad)
-                    gap = abs(float((np.asarray(b.quad[0]) - np.asarray(a.quad[1])) @ u))
-                    if best_gap is None or gap < best_gap:
-                        best, best_gap = j, gap
-            if best is not None:
-                merged = _join(a, out[best])
-                out = [merged if k == i else w for k, w in enumerate(out) if k != best]
-                joined = True
-                break
+    i = 0
+    while i < len(out):
+        gaps = [(abs(g), j) for j, b in enumerate(out) if j != i
+                for g in [_join_gap(out[i], b, options)] if g is not None]
+        if not gaps:
+            i += 1
+            continue
+        # the nearest follower joins; the joined word may now follow or precede another (a chain), so
+        # the scan starts again
+        j = min(gaps)[1]
+        merged = _join(out[i], out[j])
+        out = [merged if k == i else w for k, w in enumerate(out) if k != j]
+        i = 0
     return out

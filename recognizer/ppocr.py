@@ -213,12 +213,10 @@ def ctc_greedy_decode(probs: np.ndarray, characters: Sequence[str],
         raise ValueError(f"the model has {probs.shape[2]} classes but the character table {len(characters)}")
     best = probs.argmax(axis=2)  # (B, T)
     best_prob = np.take_along_axis(probs, best[:, :, None], axis=2)[:, :, 0]  # (B, T), = probs.max(2)
-    keep = np.ones(best.shape, dtype=bool)
-    keep[:, 1:] = best[:, 1:] != best[:, :-1]
-    keep &= best != 0
-    # a run of one class starts where the class changes; blank runs are dropped with their class
+    # a run of one class starts where the class changes; the kept steps are the starts of non-blank runs
     starts = np.ones(best.shape, dtype=bool)
     starts[:, 1:] = best[:, 1:] != best[:, :-1]
+    keep = starts & (best != 0)
     T = best.shape[1]
     out: List[Recognition] = []
     for b in range(best.shape[0]):

@@ -74,8 +74,8 @@ def test_regions_left_whole():
     assert split_one(crop, spaced(" ABCD", AB_CD), margin=0.0) is None
     assert split_one(crop_of(box_to_quad(0, 0, 100, 20), stacked=True), spaced("AB CD", AB_CD), margin=0.0) is None
     pairs = [(crop, spaced("AB CD", AB_CD))]
-    assert split_at_spaces(pairs, 0.0, options=RegionOptions(split_spaces=False)) == pairs
-    assert [r.text for _, r in split_at_spaces(pairs, 0.0)] == ["AB", "CD"]
+    assert split_at_spaces(pairs, RectifyOptions(margin=0.0), RegionOptions(split_spaces=False)) == pairs
+    assert [r.text for _, r in split_at_spaces(pairs, RectifyOptions(margin=0.0))] == ["AB", "CD"]
 
 
 def test_a_curved_region_is_cut_along_its_polygon():
