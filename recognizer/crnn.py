@@ -5,8 +5,9 @@ Recognition reproduces easyocr's ``Reader.recognize`` on one free-form box at
 a time: grey crops resized to 64 px high, padded to ceil(aspect) x 64 px by
 repeating the last column, greedy CTC, and a second pass with contrast
 stretching for crops read with confidence below ``contrast_ths``. Batches
-hold crops of one padded width, so padding never depends on batch-mates; with
-``quantize=False`` results do not depend on the batch at all.
+hold crops of one padded width, so padding never depends on batch-mates, and
+the network runs in fp32 (no dynamic int8 quantisation unless asked), so results
+do not depend on the batch or on the CPU's instruction set.
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ class CRNNOptions:
     batch_size: int = 32
     # crops read below this confidence get a second, contrast-stretched pass (easyocr's default)
     contrast_ths: float = 0.1
-    # dynamic int8 quantisation of the LSTM/Linear layers on CPU, as easyocr does by default. Its
-    # activation scales are computed per batch, so with it a crop's reading can depend slightly on
-    # its batch-mates (7 of 60 SVT crops between batch 1 and 32); set False for batch-invariant results
-    quantize: bool = True
+    # dynamic int8 quantisation of the LSTM/Linear layers on CPU, as easyocr does by default. Off by
+    # default: its activation scales are computed per batch, so a crop's reading depends on its
+    # batch-mates (7 of 60 SVT crops between batch 1 and 32), and its int8 kernels differ between CPUs
+    # (AVX2 vs AVX512-VNNI: rendered STATION turned by 270 read 0.919 in fp32, 0.741 quantised on an EPYC,
+    # and lost to its upside-down reading). iiit5k_train + svt_train (2,257 crops), this EPYC: fp32 0.8365
+    # exact / 13.0 ms per crop, quantised 0.8392 / 14.0 ms; BENCHMARKS.md has both per set
+    quantize: bool = False
 
 
 class CRNNRecognizer:

