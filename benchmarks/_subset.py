@@ -25,9 +25,11 @@ def parse_subset(spec: str) -> List[range]:
 
 
 def select_names(names: Iterable[str], subset: Optional[str], limit: Optional[int] = None) -> List[str]:
-    """The names in ``subset`` (all when None), sorted by image number, at most ``limit``."""
+    """The names in ``subset`` (all when None), sorted by image number, at most ``limit`` (None: all)."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
     names = sorted(names, key=lambda n: (image_number(n) is None, image_number(n) or 0, n))
     if subset:
         ranges = parse_subset(subset)
         names = [n for n in names if image_number(n) is not None and any(image_number(n) in r for r in ranges)]
-    return names[:limit] if limit else names
+    return names if limit is None else names[:limit]

@@ -143,10 +143,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--device", default="auto", help="for easyocr (sceneocr: pass -- --device ...)")
     ap.add_argument("--shared", default=None,
                     help="say in the heading whether the machine was shared (default: from the load average)")
-    ap.add_argument("read_options", nargs=argparse.REMAINDER,
-                    help="after --: `sceneocr read` options for the sceneocr rows (default: none, its defaults)")
-    args = ap.parse_args(argv)
-    read_options = [a for a in args.read_options if a != "--"]
+    ap.epilog = "after --: `sceneocr read` options for the sceneocr rows (default: none, its defaults)"
+    # split at "--" by hand: a REMAINDER positional would swallow every option after the folder
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = ap.parse_args(argv[:cut])
+    read_options = argv[cut + 1:]
     systems = [s for s in args.systems.split(",") if s]
     unknown = set(systems) - set(SYSTEMS)
     if unknown:

@@ -103,9 +103,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--plot", type=Path, default=REPO / "docs" / "soak.png", help="PNG of the curve")
     ap.add_argument("--plot-only", action="store_true", help="redraw --plot from --csv and print the growth")
     ap.add_argument("--title", default="", help="plot title (default: photos, detector backend, recognizer)")
-    ap.add_argument("read_args", nargs=argparse.REMAINDER,
-                    help="after --: options for `sceneocr read` (e.g. -- --recognizer crnn)")
-    args = ap.parse_args(argv)
+    ap.epilog = "after --: options for `sceneocr read` (e.g. -- --recognizer crnn)"
+    # split at "--" by hand: a REMAINDER positional would swallow every option after the folder
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = ap.parse_args(argv[:cut])
+    extra = argv[cut + 1:]
 
     if args.plot_only:
         samples = read_csv(args.csv)
@@ -119,7 +122,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from pipeline.imageio import find_images
     from pipeline.run.stream import StreamOptions, stream_pages
 
-    extra = [a for a in args.read_args if a != "--"]
     read_args = build_parser().parse_args(["read", str(args.photos), "--quiet", *extra])
     paths = find_images([args.photos])[: args.limit]
     ocr = Pipeline.from_options(pipeline_options(read_args)).load()

@@ -214,7 +214,8 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
         for c, r in pairs
     ]
     # words from weak regions only where the recognizer confirms them (pipeline/abstain.py)
-    words = gate_weak(words, [c.detection.weak for c, _ in pairs], options.abstain, calibrated=calibration is not None)
+    words = gate_weak(words, [c.detection.weak for c, _ in pairs], options.abstain, calibrated=calibration is not None,
+                      assemble=options.assemble)
     words = join_marked(words, options.regions)
     # unclaimed words dropped or marked, short words judged with their lines (pipeline/abstain.py)
     _, lines = claim([w for w in words if w.text.strip()], options.abstain, options.assemble,

@@ -11,7 +11,7 @@ from detectors import Detection
 from detectors.geometry import box_to_quad
 from pipeline import Pipeline, PipelineOptions
 from pipeline.abstain import AbstainOptions, abstain, gate_weak, is_unsure
-from pipeline.assemble import assemble_lines
+from pipeline.assemble import AssembleOptions, assemble_lines
 from pipeline.orientation import OrientationOptions
 from pipeline.output.formats import to_hocr
 from pipeline.output.overlay import draw_svg
@@ -57,6 +57,19 @@ def test_short_words_only_in_a_line_are_not_rescued_by_each_other():
     assert abstain([a, b], AbstainOptions(min_chars=2), assemble_lines([a, b])) == []
 
 
+def test_a_line_of_enough_short_words_is_claimed_together():
+    words = [word(t, x=14 * i, w=10) for i, t in enumerate(["8", "am", "to", "6", "pm"])]
+    lines = assemble_lines(words)
+    assert len(lines) == 1
+    o = AbstainOptions(min_chars=3, short_line_min_words=3)
+    assert [w.text for w in abstain(words, o, lines)] == ["8", "am", "to", "6", "pm"]
+    assert abstain(words[:2], o, assemble_lines(words[:2])) == []
+    assert abstain(words, dataclasses.replace(o, short_line_min_words=0), lines) == []
+    # a faint short word does not count towards the line, nor is it claimed with it
+    faint = [dataclasses.replace(words[0], score=0.1)] + words[1:3]
+    assert abstain(faint, dataclasses.replace(o, min_score=0.5), assemble_lines(faint)) == []
+
+
 def test_a_low_score_is_not_rescued_by_the_line():
     sure, faint = word("PARKING", x=30, w=80), word("NO", score=0.1, x=0, w=24)
     out = abstain([faint, sure], AbstainOptions(min_chars=3, min_score=0.5), assemble_lines([faint, sure]))
@@ -77,6 +90,10 @@ def test_options_are_checked():
         AbstainOptions(min_chars=-1)
     with pytest.raises(ValueError, match="weak_min_score"):
         AbstainOptions(weak_min_score=-0.1)
+    with pytest.raises(ValueError, match="weak_line_min_score"):
+        AbstainOptions(weak_line_min_score=1.1)
+    with pytest.raises(ValueError, match="short_line_min_words"):
+        AbstainOptions(short_line_min_words=-1)
 
 
 def test_words_from_weak_regions_need_a_sure_calibrated_reading():
@@ -92,6 +109,24 @@ def test_words_from_weak_regions_need_a_sure_calibrated_reading():
     assert gate_weak(words, weak, AbstainOptions(enabled=False)) == words
     with pytest.raises(ValueError, match="weak flags"):
         gate_weak(words, weak[:2], opts)
+
+
+def test_a_weak_word_beside_a_sure_line_is_kept_from_a_lower_score():
+    gate, seven, b = word("Gate", 0.9, x=0, w=40), word("7", 0.6, x=46, w=10), word("B", 0.9, x=60, w=10)
+    far = word("7", 0.6, x=400, y=300, w=10)
+    words, weak = [gate, seven, b, far], [False, True, False, True]
+    opts = AbstainOptions(weak_min_score=0.7, weak_line_min_score=0.5)
+    assert [w for w in gate_weak(words, weak, opts, assemble=AssembleOptions())] == [gate, seven, b]
+    # without line context, or with the rule off, or under its score, the weak word goes
+    assert gate_weak(words, weak, opts) == [gate, b]
+    assert gate_weak(words, weak, dataclasses.replace(opts, weak_in_line=False), assemble=AssembleOptions()) == [gate, b]
+    assert gate_weak(words, weak, dataclasses.replace(opts, weak_line_min_score=0.65),
+                     assemble=AssembleOptions()) == [gate, b]
+    # a line of weak words only, or beside an unsure strong word, is not rescued
+    faint_b = dataclasses.replace(b, score=0.6)
+    assert gate_weak([seven, faint_b], [True, True], opts, assemble=AssembleOptions()) == []
+    unsure = dataclasses.replace(gate, text="G")
+    assert gate_weak([unsure, seven], [False, True], opts, assemble=AssembleOptions()) == [unsure]
 
 
 # --- through the pipeline and its outputs -----------------------------------------------------------------
