@@ -123,25 +123,24 @@ def gate_weak(words: Sequence[Word], weak: Sequence[bool], options: AbstainOptio
     ``options.keep`` they stay, marked ``low_confidence``.
 
     assemble: with ``options.weak_in_line``, the words are assembled into lines with these options, and a
-        weak word that shares a line with a word from a strong region that is sure on its own is kept
-        whatever its score (the lone ``7`` of ``Gate 7 B``, small and faint beside its line); the rest of
-        the abstention judges it afterwards like any word.
+        weak word that shares a line with a word from a strong region that is sure on its own is kept from
+        a calibrated score of ``weak_line_min_score`` (the lone ``7`` of ``Gate 7 B``, small and faint beside
+        its line); the rest of the abstention judges it afterwards like any word.
     """
     if len(weak) != len(words):
         raise ValueError(f"{len(weak)} weak flags for {len(words)} words")
     if not options.enabled:
         return list(words)
     rescued: set = set()
-    if options.weak_in_line and assemble is not None and any(weak) and not all(weak):
+    if calibrated and options.weak_in_line and assemble is not None and any(weak) and not all(weak):
         strong = {id(w) for w, is_weak in zip(words, weak) if not is_weak}
-        rule = options if calibrated else dataclasses.replace(options, min_score=0.0)
         for line in assemble_lines(words, assemble):
-            if any(id(w) in strong and not is_unsure(w, rule) for w in line.words):
+            if any(id(w) in strong and not is_unsure(w, options) for w in line.words):
                 rescued |= {id(w) for w in line.words}
     out: List[Word] = []
     for w, is_weak in zip(words, weak):
-        if not is_weak or (id(w) in rescued and float(w.score) >= options.weak_line_min_score) or (
-                calibrated and float(w.score) >= options.weak_min_score):
+        if not is_weak or (calibrated and float(w.score) >= min(
+                options.weak_min_score, options.weak_line_min_score if id(w) in rescued else 1.0)):
             out.append(w)
         elif options.keep:
             out.append(dataclasses.replace(w, low_confidence=True))

@@ -117,8 +117,9 @@ def test_a_weak_word_beside_a_sure_line_is_kept_from_a_lower_score():
     words, weak = [gate, seven, b, far], [False, True, False, True]
     opts = AbstainOptions(weak_min_score=0.7, weak_line_min_score=0.5)
     assert [w for w in gate_weak(words, weak, opts, assemble=AssembleOptions())] == [gate, seven, b]
-    # without line context, or with the rule off, or under its score, the weak word goes
+    # without line context or a calibration, or with the rule off, or under its score, the weak word goes
     assert gate_weak(words, weak, opts) == [gate, b]
+    assert gate_weak(words, weak, opts, calibrated=False, assemble=AssembleOptions()) == [gate, b]
     assert gate_weak(words, weak, dataclasses.replace(opts, weak_in_line=False), assemble=AssembleOptions()) == [gate, b]
     assert gate_weak(words, weak, dataclasses.replace(opts, weak_line_min_score=0.65),
                      assemble=AssembleOptions()) == [gate, b]
