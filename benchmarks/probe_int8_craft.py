@@ -63,7 +63,8 @@ def calibration_images(n_rendered: int = 15) -> list:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder", nargs="?", default=str(REPO.parent / "shared/data/photos_gt/icdar2015_train"))
-    ap.add_argument("--limit", type=int, default=100, help="photos img_1..img_N")
+    ap.add_argument("--first", type=int, default=1, help="first photo number (default 1: img_1)")
+    ap.add_argument("--limit", type=int, default=100, help="photos read from --first on")
     ap.add_argument("--float", dest="keep", choices=("decoder", "head"), default="decoder",
                     help="what stays in float: the up-convolutions and the head (decoder), or the head only")
     ap.add_argument("--out", default=None, help="where to write the int8 IR (default: a temporary folder)")
@@ -92,7 +93,7 @@ def main() -> int:
     gt = load_gt_jsonl(Path(args.folder) / "gt.jsonl")
     cached, int8 = Counts(), Counts()
     seconds, diffs = [], []
-    for k in range(1, args.limit + 1):
+    for k in range(args.first, args.first + args.limit):
         name = f"img_{k}.jpg"
         path = os.path.join(args.folder, name)
         maps = cache.get(name, path)
