@@ -21,7 +21,7 @@ import numpy as np
 
 from .craft_openvino import OpenVINOCraft, cached_export, discard, openvino_available
 from .geometry import order_quad
-from .postprocess import component_peaks, component_scores, word_components
+from .postprocess import component_scores, word_components
 from .types import Detection
 
 __all__ = ["CraftOptions", "CraftDetector", "default_craft_weights"]
@@ -308,12 +308,10 @@ class CraftDetector:
         from easyocr.craft_utils import getPoly_core
 
         o = self.options
-        lowest = o.text_threshold if o.weak_text_threshold is None else o.weak_text_threshold
-        comp = word_components(text_map, link_map, lowest, o.link_threshold, o.low_text)
+        comp = word_components(text_map, link_map, o.text_threshold, o.link_threshold, o.low_text,
+                               o.weak_text_threshold)
         if len(comp.boxes) == 0:
             return []
-        weak = ([p < o.text_threshold for p in component_peaks(text_map, comp.labels, comp.label_ids)]
-                if lowest < o.text_threshold else [False] * len(comp.boxes))
         boxes = list(comp.boxes)
         # easyocr's boundary polygons (curved words; None for straight ones)
         polys = (getPoly_core(boxes, comp.labels, list(comp.label_ids), link_map) if o.polygons
@@ -321,7 +319,7 @@ class CraftDetector:
         scores = component_scores(text_map, comp.labels, comp.label_ids, o.low_text)
         h, w = image.shape[:2]
         out: List[Detection] = []
-        for box, poly, score, is_weak in zip(boxes, polys, scores, weak):
+        for box, poly, score, is_weak in zip(boxes, polys, scores, comp.weak):
             quad = order_quad(np.asarray(box, dtype=np.float64) * scale)
             quad[:, 0] = np.clip(quad[:, 0], 0, w)
             quad[:, 1] = np.clip(quad[:, 1], 0, h)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
-__all__ = ["Components", "word_components", "component_scores", "component_peaks"]
+__all__ = ["Components", "word_components", "component_scores"]
 
 # components smaller than this many heat-map pixels are noise (easyocr's value)
 MIN_COMPONENT_PX = 10
@@ -36,21 +36,24 @@ class Components:
         callers re-order with :func:`detectors.geometry.order_quad`).
     labels: int32 ``(h, w)`` connected-component labels of the thresholded maps.
     label_ids: ``(K,)`` the label of each box in ``labels``.
+    weak: bool ``(K,)``: the component's peak reached only ``weak_threshold``, not ``text_threshold``.
     """
 
     boxes: np.ndarray
     labels: np.ndarray
     label_ids: np.ndarray
+    weak: np.ndarray
 
 
 def word_components(text_map: np.ndarray, link_map: np.ndarray, text_threshold: float,
-                    link_threshold: float, low_text: float) -> Components:
+                    link_threshold: float, low_text: float, weak_threshold: Optional[float] = None) -> Components:
     """Word boxes of one CRAFT output.
 
     text_map, link_map: float32 ``(h, w)`` region and affinity scores in [0, 1].
     A component is a 4-connected blob of pixels with region score >= ``low_text``
     or affinity >= ``link_threshold``, kept when its peak region score reaches
-    ``text_threshold``. Gives the same boxes as easyocr's ``getDetBoxes_core``.
+    ``text_threshold``. Gives the same boxes as easyocr's ``getDetBoxes_core``. With ``weak_threshold``
+    (below ``text_threshold``), components whose peak reaches only that are kept too, marked ``weak``.
     """
     import cv2
 
@@ -63,13 +66,19 @@ def word_components(text_map: np.ndarray, link_map: np.ndarray, text_threshold: 
     n, labels, stats, _ = cv2.connectedComponentsWithStats((text_on | link_on).astype(np.uint8),
                                                            connectivity=4)
     if n <= 1:
-        return Components(np.zeros((0, 4, 2), np.float32), labels, np.zeros(0, np.int64))
-    # a component's peak reaches text_threshold iff one of its pixels does: the labels under the
-    # (few) peak pixels, instead of a max over each component
-    peaked = np.zeros(n, dtype=bool)
-    peaked[labels[text_map >= text_threshold]] = True
-    peaked[0] = False
-    keep = np.flatnonzero(peaked & (stats[:, cv2.CC_STAT_AREA] >= MIN_COMPONENT_PX))
+        return Components(np.zeros((0, 4, 2), np.float32), labels, np.zeros(0, np.int64), np.zeros(0, bool))
+
+    def peaked(threshold: float) -> np.ndarray:
+        # a component's peak reaches the threshold iff one of its pixels does: the labels under the
+        # (few) peak pixels, instead of a max over each component
+        out = np.zeros(n, dtype=bool)
+        out[labels[text_map >= threshold]] = True
+        out[0] = False
+        return out
+
+    strong = peaked(text_threshold)
+    found = strong if weak_threshold is None or weak_threshold >= text_threshold else peaked(weak_threshold)
+    keep = np.flatnonzero(found & (stats[:, cv2.CC_STAT_AREA] >= MIN_COMPONENT_PX))
     link_only = link_on & ~text_on
 
     boxes = []
@@ -92,7 +101,7 @@ def word_components(text_map: np.ndarray, link_map: np.ndarray, text_threshold: 
         start = int(box.sum(axis=1).argmin())
         boxes.append(np.roll(box, 4 - start, axis=0))
     out = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
-    return Components(out, labels, keep.astype(np.int64))
+    return Components(out, labels, keep.astype(np.int64), ~strong[keep])
 
 
 def component_scores(text_map: np.ndarray, labels: np.ndarray, label_ids: np.ndarray,
@@ -107,12 +116,3 @@ def component_scores(text_map: np.ndarray, labels: np.ndarray, label_ids: np.nda
     counts = ndimage.sum_labels(text, labels, label_ids)
     means = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
     return [float(v) for v in np.clip(means, 0.0, 1.0)]
-
-
-def component_peaks(text_map: np.ndarray, labels: np.ndarray, label_ids: np.ndarray) -> List[float]:
-    """Highest region score of each component (what the text threshold is tested against)."""
-    from scipy import ndimage
-
-    if len(label_ids) == 0:
-        return []
-    return [float(v) for v in ndimage.maximum(text_map, labels, label_ids)]
