@@ -73,25 +73,7 @@ def split_one(crop: Crop, rec: Recognition, margin: float,
     :attr:`detectors.RectifyOptions.margin`), so that positions along the crop map onto the quad.
     """
     words = _words(rec.text)
-    if len(words) < 2:
-        return None
-    out: List[Tuple[Crop, Recognition]] = []
-    for k, (i, j) in enumerate(words):
-        part = _piece(crop, rec, i, j, k == 0, k == len(words) - 1, margin, rectify)
-        if part is None:
-            return None
-        out.append(part)
-    return out
-
-
-def _piece(crop: Crop, rec: Recognition, i: int, j: int, first: bool, last: bool, margin: float,
-           rectify: RectifyOptions) -> Optional[Tuple[Crop, Recognition]]:
-    """Characters ``i:j`` of the region as their own ``(crop, recognition)``, or None where it cannot be cut.
-
-    first / last: the piece starts / ends where the region does (its quad keeps that end). Needs the
-    characters' positions; stacked columns and curved words turned by 90 degrees are not cut.
-    """
-    if len(rec.char_spans) != len(rec.text) or crop.stacked:
+    if len(words) < 2 or len(rec.char_spans) != len(rec.text) or crop.stacked:
         return None
     curved = is_curved(crop.detection, rectify)
     if curved and quarter_turns(crop.angle) % 2:
@@ -106,37 +88,41 @@ def _piece(crop: Crop, rec: Recognition, i: int, j: int, first: bool, last: bool
     total = along + 2 * pad
     centres = np.array([(a + b) / 2 for a, b in rec.char_spans], dtype=np.float64)
     width = crop.image.shape[1]
-    part = centres[i:j]
-    pitch = float(np.median(np.diff(part))) if j - i >= 2 else float(np.median(np.diff(centres)))
-    lo = part[0] - pitch / 2
-    hi = part[-1] + pitch / 2
-    # never past the neighbouring characters (the spaces around a word)
-    if i > 0:
-        lo = max(lo, centres[i - 1])
-    if j < len(centres):
-        hi = min(hi, centres[j])
-    lo, hi = max(0.0, lo), min(1.0, hi)
-    if first:
-        lo = 0.0
-    if last:
-        hi = 1.0
-    if curved:
-        det = _cut_curved(crop.detection, lo, hi, rectify.curved_margin)
-    else:
-        u0 = min(1.0, max(0.0, (lo * total - pad) / along))
-        u1 = min(1.0, max(0.0, (hi * total - pad) / along))
-        det = Detection(quad=cut_quad(quad, u0, u1), polygon=None, score=crop.detection.score,
-                        weak=crop.detection.weak)
-    if det is None:
-        return None
-    x0, x1 = int(np.floor(lo * width)), max(int(np.floor(lo * width)) + 1, int(np.ceil(hi * width)))
-    scores = tuple(rec.char_scores[i:j])
-    part_rec = Recognition(text=rec.text[i:j], score=float(np.mean(scores)) if scores else rec.score,
-                           char_scores=scores,
-                           char_spans=tuple((min(1.0, max(0.0, (a - lo) / max(hi - lo, 1e-9))),
-                                             min(1.0, max(0.0, (b - lo) / max(hi - lo, 1e-9))))
-                                            for a, b in rec.char_spans[i:j]))
-    return dataclasses.replace(crop, image=crop.image[:, x0:x1], detection=det), part_rec
+    out: List[Tuple[Crop, Recognition]] = []
+    for k, (i, j) in enumerate(words):
+        part = centres[i:j]
+        pitch = float(np.median(np.diff(part))) if j - i >= 2 else float(np.median(np.diff(centres)))
+        lo = part[0] - pitch / 2
+        hi = part[-1] + pitch / 2
+        # never past the spaces around the word
+        if i > 0:
+            lo = max(lo, centres[i - 1])
+        if j < len(centres):
+            hi = min(hi, centres[j])
+        lo, hi = max(0.0, lo), min(1.0, hi)
+        if k == 0:
+            lo = 0.0
+        if k == len(words) - 1:
+            hi = 1.0
+        if curved:
+            det = _cut_curved(crop.detection, lo, hi, rectify.curved_margin)
+        else:
+            u0 = min(1.0, max(0.0, (lo * total - pad) / along))
+            u1 = min(1.0, max(0.0, (hi * total - pad) / along))
+            det = Detection(quad=cut_quad(quad, u0, u1), polygon=None, score=crop.detection.score,
+                            weak=crop.detection.weak)
+        if det is None:
+            return None
+        x0, x1 = int(np.floor(lo * width)), max(int(np.floor(lo * width)) + 1, int(np.ceil(hi * width)))
+        scores = tuple(rec.char_scores[i:j])
+        text = rec.text[i:j]
+        part_rec = Recognition(text=text, score=float(np.mean(scores)) if scores else rec.score,
+                               char_scores=scores,
+                               char_spans=tuple((min(1.0, max(0.0, (a - lo) / max(hi - lo, 1e-9))),
+                                                 min(1.0, max(0.0, (b - lo) / max(hi - lo, 1e-9))))
+                                                for a, b in rec.char_spans[i:j]))
+        out.append((dataclasses.replace(crop, image=crop.image[:, x0:x1], detection=det), part_rec))
+    return out
 
 
 def _cut_curved(detection: Detection, f0: float, f1: float, margin: float) -> Optional[Detection]:
