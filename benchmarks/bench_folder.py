@@ -37,6 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from _machine import machine  # benchmarks/_machine.py
+from _argv import split_passthrough  # benchmarks/_argv.py
 from _subset import select_names  # benchmarks/_subset.py
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,11 +145,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--shared", default=None,
                     help="say in the heading whether the machine was shared (default: from the load average)")
     ap.epilog = "after --: `sceneocr read` options for the sceneocr rows (default: none, its defaults)"
-    # split at "--" by hand: a REMAINDER positional would swallow every option after the folder
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cut = argv.index("--") if "--" in argv else len(argv)
-    args = ap.parse_args(argv[:cut])
-    read_options = argv[cut + 1:]
+    own, read_options = split_passthrough(argv)
+    args = ap.parse_args(own)
     systems = [s for s in args.systems.split(",") if s]
     unknown = set(systems) - set(SYSTEMS)
     if unknown:

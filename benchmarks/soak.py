@@ -27,6 +27,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from _machine import machine  # noqa: E402  benchmarks/_machine.py
+from _argv import split_passthrough  # noqa: E402  benchmarks/_argv.py
 
 DEFAULT_PHOTOS = REPO.parent / "shared" / "data" / "photos_gt" / "icdar2015_train"
 FIELDS = ("photos", "rss_mb", "seconds", "words", "failed")
@@ -104,11 +105,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--plot-only", action="store_true", help="redraw --plot from --csv and print the growth")
     ap.add_argument("--title", default="", help="plot title (default: photos, detector backend, recognizer)")
     ap.epilog = "after --: options for `sceneocr read` (e.g. -- --recognizer crnn)"
-    # split at "--" by hand: a REMAINDER positional would swallow every option after the folder
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cut = argv.index("--") if "--" in argv else len(argv)
-    args = ap.parse_args(argv[:cut])
-    extra = argv[cut + 1:]
+    own, extra = split_passthrough(argv)
+    args = ap.parse_args(own)
 
     if args.plot_only:
         samples = read_csv(args.csv)

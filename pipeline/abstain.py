@@ -139,8 +139,8 @@ def gate_weak(words: Sequence[Word], weak: Sequence[bool], options: AbstainOptio
                 rescued |= {id(w) for w in line.words}
     out: List[Word] = []
     for w, is_weak in zip(words, weak):
-        if not is_weak or (calibrated and float(w.score) >= min(
-                options.weak_min_score, options.weak_line_min_score if id(w) in rescued else 1.0)):
+        need = min(options.weak_min_score, options.weak_line_min_score) if id(w) in rescued else options.weak_min_score
+        if not is_weak or (calibrated and float(w.score) >= need):
             out.append(w)
         elif options.keep:
             out.append(dataclasses.replace(w, low_confidence=True))
