@@ -4,9 +4,9 @@
     python benchmarks/probe_int8_craft.py --limit 100 --float decoder
     python benchmarks/probe_int8_craft.py --limit 100 --float head     # only conv_cls in float: collapses
 
-Quantises the cached CRAFT export (``~/.cache/sceneocr/craft/craft-*.onnx``, written by the OpenVINO
-backend on first use) with NNCF, calibrated only on images the project could ship: ``examples/street.jpg``
-and 15 rendered street scenes (:func:`pipeline.data.synthetic.render_scene`).
+Quantises the default detector's OpenVINO export (the cached ONNX file) with NNCF, calibrated only on
+images the project could ship: ``examples/street.jpg`` and 15 rendered street scenes
+(:func:`pipeline.data.synthetic.render_scene`), prepared by the detector itself.
 ``--float decoder`` leaves the U-net's up-convolutions and the ``conv_cls`` head in float (bf16 at run
 time) and quantises the VGG backbone; ``--float head`` leaves only ``conv_cls`` in float. It then runs the int8 model on ICDAR 2015
 training photos and compares it with the heat maps that ``benchmarks/build_heatmaps.py`` cached for the
@@ -18,7 +18,6 @@ median seconds per canvas of the int8 model, and the mean absolute difference of
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
 import time
@@ -31,7 +30,6 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from detectors import CraftDetector  # noqa: E402
-from detectors.craft_openvino import user_cache_dir  # noqa: E402
 from pipeline.data.synthetic import TextItem, render_scene  # noqa: E402
 from pipeline.evaluation.cache import HeatmapCache, heatmap_key  # noqa: E402
 from pipeline.evaluation.icdar import Counts, load_gt_jsonl, match_image  # noqa: E402
@@ -39,15 +37,6 @@ from pipeline.imageio import read_image  # noqa: E402
 
 WORDS = ("OPEN", "SALE", "Bakery", "STATION", "Main St", "EXIT", "Coffee", "24h", "Market", "PHARMACY",
          "Hotel", "GARDEN", "No Parking", "Pizza", "BUS STOP", "Tel 0123")
-
-
-def canvas(image: np.ndarray, size: int = 1280) -> np.ndarray:
-    """The detector's network input for ``image``: NCHW float32, as CraftDetector.heatmaps_batch builds it."""
-    import cv2
-    from easyocr.imgproc import normalizeMeanVariance, resize_aspect_ratio
-
-    c, _, _ = resize_aspect_ratio(image, size, interpolation=cv2.INTER_LINEAR, mag_ratio=1.0)
-    return np.ascontiguousarray(normalizeMeanVariance(c).transpose(2, 0, 1)[None].astype(np.float32))
 
 
 def calibration_images(n_rendered: int = 15) -> list:
@@ -70,29 +59,48 @@ def main() -> int:
     ap.add_argument("--out", default=None, help="where to write the int8 IR (default: a temporary folder)")
     args = ap.parse_args()
 
+    import tempfile
+
     import nncf
     import openvino as ov
 
-    exports = glob.glob(str(user_cache_dir() / "craft" / "craft-*.onnx"))
-    if not exports:
-        raise SystemExit("no cached CRAFT export: run `sceneocr read examples/street.jpg` once first")
-    core = ov.Core()
-    patterns = [".*conv_cls.*"] + ([".*upconv.*"] if args.keep == "decoder" else [])
-    t0 = time.perf_counter()
-    quantised = nncf.quantize(core.read_model(exports[0]), nncf.Dataset([canvas(i) for i in calibration_images()]),
-                              subset_size=16, preset=nncf.QuantizationPreset.PERFORMANCE,
-                              ignored_scope=nncf.IgnoredScope(patterns=patterns))
-    print(f"quantised in {time.perf_counter() - t0:.0f} s (float: {', '.join(patterns)})")
-    if args.out:
-        ov.save_model(quantised, args.out)
-    compiled = core.compile_model(quantised, "CPU", {"INFERENCE_PRECISION_HINT": "bf16", "PERFORMANCE_HINT": "LATENCY"})
-    request = compiled.create_infer_request()
+    from detectors.craft_openvino import OpenVINOCraft
 
     detector = CraftDetector().load()
+    if detector.backend != "openvino":
+        raise SystemExit(f"the default detector runs on {detector.backend}, not openvino: nothing to quantise")
+    net = detector._net  # the compiled export; its inputs are the detector's own canvases
+    # calibration inputs exactly as the detector prepares them: record what its network is handed
+    canvases: list = []
+    detector._net = lambda batch: canvases.append(np.array(batch, copy=True)) or net(batch)
+    try:
+        detector.heatmaps_batch(calibration_images())
+    finally:
+        detector._net = net
+    patterns = [".*conv_cls.*"] + ([".*upconv.*"] if args.keep == "decoder" else [])
+    t0 = time.perf_counter()
+    quantised = nncf.quantize(ov.Core().read_model(str(net.path)), nncf.Dataset(canvases),
+                              subset_size=len(canvases), preset=nncf.QuantizationPreset.PERFORMANCE,
+                              ignored_scope=nncf.IgnoredScope(patterns=patterns))
+    print(f"quantised in {time.perf_counter() - t0:.0f} s (float: {', '.join(patterns)})")
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp()) / "craft-int8.xml"
+    ov.save_model(quantised, str(out))
+    int8_net = OpenVINOCraft(out, precision="bf16")  # bf16 for the layers left in float
+    seconds: list = []
+
+    def timed(batch: np.ndarray) -> np.ndarray:
+        t = time.perf_counter()
+        y = int8_net(batch)
+        seconds.append(time.perf_counter() - t)
+        return y
+
+    int8_detector = CraftDetector().load()
+    int8_detector._net = timed
+
     cache = HeatmapCache(heatmap_key(detector))
     gt = load_gt_jsonl(Path(args.folder) / "gt.jsonl")
     cached, int8 = Counts(), Counts()
-    seconds, diffs = [], []
+    diffs = []
     for k in range(args.first, args.first + args.limit):
         name = f"img_{k}.jpg"
         path = os.path.join(args.folder, name)
@@ -101,14 +109,11 @@ def main() -> int:
             raise SystemExit(f"{name}: no cached heat map; run benchmarks/build_heatmaps.py first")
         text_map, link_map, scale = maps
         image = read_image(path)
-        x = canvas(image)
-        t = time.perf_counter()
-        y = request.infer({0: x})[compiled.outputs[0]][0]
-        seconds.append(time.perf_counter() - t)
-        diffs.append(float(np.abs(y[:, :, 0] - text_map).mean()))
+        q_text, q_link, q_scale = int8_detector.heatmaps(image)
+        diffs.append(float(np.abs(q_text - text_map).mean()))
         cached = cached + match_image(gt[name], [d.quad for d in detector.postprocess(image, text_map, link_map, scale)
                                                  if not d.weak])
-        int8 = int8 + match_image(gt[name], [d.quad for d in detector.postprocess(image, y[:, :, 0], y[:, :, 1], scale)
+        int8 = int8 + match_image(gt[name], [d.quad for d in int8_detector.postprocess(image, q_text, q_link, q_scale)
                                              if not d.weak])
     for label, counts in ((f"cached {detector.precision}", cached), (f"int8 ({args.keep} in float)", int8)):
         s = counts.scores()
