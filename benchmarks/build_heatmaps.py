@@ -1,8 +1,9 @@
 """Fill the CRAFT heat-map cache of a photo folder (for benchmarks/eval_photos.py sweeps).
 
     python benchmarks/build_heatmaps.py ../shared/data/photos_gt/icdar2015_train [--subset 1-500]
+    python benchmarks/build_heatmaps.py ../shared/data/photos_gt/icdar2015_train --detector-precision int8
 
-Runs the default detector (or --canvas-size / --mag-ratio) on every photo that gt.jsonl names and is
+Runs the default detector (or --canvas-size / --mag-ratio / --detector-precision) on every photo that gt.jsonl names and is
 not cached yet; prints progress. See pipeline/evaluation/cache.py for the cache layout and key.
 """
 
@@ -13,7 +14,8 @@ import dataclasses
 import time
 from pathlib import Path
 
-from detectors import CraftDetector, CraftOptions
+from detectors import CraftOptions
+from pipeline.core import build_detector
 from pipeline.evaluation.cache import HeatmapCache, heatmap_key
 from pipeline.evaluation.icdar import load_gt_jsonl
 from pipeline.imageio import read_image
@@ -27,6 +29,7 @@ def main() -> None:
     ap.add_argument("--subset", default=None, help="image numbers, e.g. 1-500 or 501-1000")
     ap.add_argument("--canvas-size", type=int, default=None)
     ap.add_argument("--mag-ratio", type=float, default=None)
+    ap.add_argument("--detector-precision", default=None, choices=("auto", "fp32", "bf16", "fp16", "int8"))
     ap.add_argument("--cache-dir", default=None)
     args = ap.parse_args()
     folder = Path(args.folder)
@@ -36,7 +39,9 @@ def main() -> None:
         opts = dataclasses.replace(opts, canvas_size=args.canvas_size)
     if args.mag_ratio:
         opts = dataclasses.replace(opts, mag_ratio=args.mag_ratio)
-    det = CraftDetector(opts).load()
+    if args.detector_precision:
+        opts = dataclasses.replace(opts, precision=args.detector_precision)
+    det = build_detector(opts).load()
     key = heatmap_key(det)
     cache = HeatmapCache(key, args.cache_dir)
     print(f"cache {cache.folder} ({len(names)} photos)", flush=True)

@@ -103,7 +103,7 @@ class CachedRecognizer:
 def build_options(args: argparse.Namespace) -> PipelineOptions:
     opts = PipelineOptions(recognizer=RecognizerOptions(name=args.recognizer, model=args.model), device=args.device)
     det = opts.detector
-    for name in ("canvas_size", "mag_ratio", "text_threshold", "link_threshold", "low_text"):
+    for name in ("canvas_size", "mag_ratio", "text_threshold", "link_threshold", "low_text", "precision"):
         if getattr(args, name) is not None:
             det = dataclasses.replace(det, **{name: getattr(args, name)})
     if args.no_weak:
@@ -174,6 +174,8 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--canvas-size", type=int, default=None)
     ap.add_argument("--mag-ratio", type=float, default=None)
+    ap.add_argument("--detector-precision", dest="precision", default=None,
+                    choices=("auto", "fp32", "bf16", "fp16", "int8"), help="CraftOptions.precision")
     ap.add_argument("--text-threshold", type=float, default=None)
     ap.add_argument("--link-threshold", type=float, default=None)
     ap.add_argument("--low-text", type=float, default=None)

@@ -6,7 +6,9 @@ per-word components, which is what word-level scene-text benchmarks mark.
 
 The network runs on one of two backends, chosen once at load: torch (CPU or CUDA), or on a CPU
 OpenVINO, from an ONNX export of the same weights made once into the user cache
-(:mod:`detectors.craft_openvino`). Both give float32 heat maps to the same post-processing.
+(:mod:`detectors.craft_openvino`). Both give float32 heat maps to the same post-processing. On OpenVINO,
+``precision="int8"`` runs a copy whose backbone NNCF quantised once, calibrated on images the caller
+passes (:mod:`detectors.craft_int8`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from .craft_int8 import Calibration, cached_int8, discard_pair
 from .craft_openvino import OpenVINOCraft, cached_export, discard, openvino_available
 from .geometry import order_quad
 from .postprocess import component_scores, word_components
@@ -28,7 +31,7 @@ __all__ = ["CraftOptions", "CraftDetector", "default_craft_weights"]
 
 CRAFT_WEIGHTS_FILE = "craft_mlt_25k.pth"
 BACKENDS = ("auto", "torch", "openvino")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class CraftOptions:
     polygons: bool = True
     # regions whose shorter side is below this many px (original image) are dropped
     min_size_px: float = 4.0
-    # "auto" (bf16 where the CPU/GPU has it, fp16 on older GPUs), "fp32", "bf16", "fp16"
+    # "auto" (bf16 where the CPU/GPU has it, fp16 on older GPUs), "fp32", "bf16", "fp16", or "int8": on
+    # OpenVINO only, the backbone quantised once (needs nncf and a Calibration, see CraftDetector)
     precision: str = "auto"
     # images whose canvases have the same size go through the network together, this many at a time.
     # None: 4 on a GPU, 1 on the CPU, where a batch is no faster per image (OpenVINO bf16, 1280 x 736,
@@ -83,7 +87,9 @@ class CraftOptions:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be auto, fp32, bf16 or fp16, not {self.precision!r}")
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        if self.precision == "int8" and self.backend == "torch":
+            raise ValueError("precision 'int8' runs on the OpenVINO backend, not on torch")
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
             raise ValueError(f"threads must be an integer >= 0, got {self.threads!r}")
         if self.weak_text_threshold is not None and not 0.0 < self.weak_text_threshold <= self.text_threshold:
@@ -115,16 +121,17 @@ def _resolve_device(spec: str) -> str:
     return spec
 
 
-def _resolve_backend(backend: str, device: str) -> str:
-    """"auto" / "torch" / "openvino" and a resolved device -> "torch" or "openvino"."""
+def _resolve_backend(backend: str, device: str, precision: str = "auto") -> str:
+    """"auto" / "torch" / "openvino" and a resolved device -> "torch" or "openvino" (int8: always openvino)."""
     if backend == "torch":
         return "torch"
     on_cpu = device == "cpu"
-    if backend == "openvino":
+    if backend == "openvino" or precision == "int8":
         if not on_cpu:
-            raise ValueError(f"the OpenVINO backend runs on the CPU, but device {device!r} was asked for")
+            what = "the OpenVINO backend" if backend == "openvino" else "precision 'int8' (OpenVINO)"
+            raise ValueError(f"{what} runs on the CPU, but device {device!r} was asked for")
         if not openvino_available():
-            raise RuntimeError("backend 'openvino' asked for, but openvino is not installed (pip install openvino)")
+            raise RuntimeError("the OpenVINO backend is needed, but openvino is not installed (pip install openvino)")
         return "openvino"
     return "openvino" if on_cpu and openvino_available() else "torch"
 
@@ -174,10 +181,18 @@ class CraftDetector:
     Call with a list of RGB uint8 ``(H, W, 3)`` arrays; get one list of
     :class:`Detection` per image, quads in that image's pixels. The network
     loads once, on first use.
+
+    ``calibration`` is needed by ``precision="int8"`` only: the images the quantisation is calibrated on
+    the first time (``pipeline.data.calibration.craft_calibration()`` gives the project's set;
+    ``Pipeline.from_options`` passes it).
     """
 
-    def __init__(self, options: CraftOptions = CraftOptions()):
+    def __init__(self, options: CraftOptions = CraftOptions(), calibration: Optional[Calibration] = None):
+        if options.precision == "int8" and calibration is None:
+            raise ValueError("precision 'int8' needs calibration images: pass calibration= (the project's set is "
+                             "pipeline.data.calibration.craft_calibration())")
         self.options = options
+        self.calibration = calibration
         weights = options.weights or default_craft_weights()
         self.weights = weights
         # the loaded network: a _TorchCraft or an OpenVINOCraft, both float32 NCHW -> NHW2 arrays
@@ -202,7 +217,7 @@ class CraftDetector:
                 if not os.path.isfile(self.weights):
                     raise FileNotFoundError(f"CRAFT weights not found: {self.weights}")
                 device = _resolve_device(self.options.device)
-                backend = _resolve_backend(self.options.backend, device)
+                backend = _resolve_backend(self.options.backend, device, self.options.precision)
                 if backend == "openvino":
                     net = self._load_openvino()
                 else:
@@ -219,11 +234,32 @@ class CraftDetector:
 
         path = cached_export(self.weights, build, o.cache_dir)
         try:
-            return OpenVINOCraft(path, o.precision, o.threads)
+            net = OpenVINOCraft(path, "auto" if o.precision == "int8" else o.precision, o.threads)
         except RuntimeError:
             # the cached file matched its digest but OpenVINO cannot read or compile it: export once more
             discard(path)
-            return OpenVINOCraft(cached_export(self.weights, build, o.cache_dir), o.precision, o.threads)
+            path = cached_export(self.weights, build, o.cache_dir)
+            net = OpenVINOCraft(path, "auto" if o.precision == "int8" else o.precision, o.threads)
+        if o.precision != "int8":
+            return net
+        return self._load_int8(path, net)
+
+    def _load_int8(self, onnx_path, float_net: OpenVINOCraft) -> OpenVINOCraft:
+        """The int8 model of the export ``onnx_path``, quantised first when the cache misses: calibrated on
+        the canvases this detector makes of ``self.calibration``'s images, run through ``float_net``."""
+        assert self.calibration is not None
+        calibration, o = self.calibration, self.options
+
+        def canvases() -> list:
+            batch, _ = self._canvases([_check_image(img) for img in calibration.images()])
+            return [np.ascontiguousarray(np.transpose(c, (2, 0, 1))[None]) for c in batch]
+
+        xml = cached_int8(onnx_path, calibration.tag, canvases, o.cache_dir)
+        try:
+            return OpenVINOCraft(xml, "int8", o.threads)
+        except RuntimeError:
+            discard_pair(xml)
+            return OpenVINOCraft(cached_int8(onnx_path, calibration.tag, canvases, o.cache_dir), "int8", o.threads)
 
     @property
     def device(self) -> str:
@@ -247,8 +283,8 @@ class CraftDetector:
 
     @property
     def precision(self) -> str:
-        """The precision the network runs in, "fp32", "bf16" or "fp16": ``options.precision`` with "auto"
-        resolved for this machine and backend (loads the network)."""
+        """The precision the network runs in, "fp32", "bf16", "fp16" or "int8": ``options.precision`` with
+        "auto" resolved for this machine and backend (loads the network)."""
         self.load()
         return self._net.precision  # type: ignore[union-attr]
 
@@ -273,17 +309,8 @@ class CraftDetector:
 
     def heatmaps_batch(self, images: Sequence[np.ndarray]):
         """:meth:`heatmaps` of several images; those whose canvases share a size run as one batch."""
-        import cv2
-        from easyocr.imgproc import normalizeMeanVariance, resize_aspect_ratio
-
         self.load()
-        o = self.options
-        canvases, scales = [], []
-        for image in images:
-            canvas, ratio, _ = resize_aspect_ratio(image, o.canvas_size, interpolation=cv2.INTER_LINEAR,
-                                                   mag_ratio=o.mag_ratio)
-            canvases.append(normalizeMeanVariance(canvas))
-            scales.append(2.0 / ratio)
+        canvases, scales = self._canvases(images)
         groups: dict = {}
         for i, c in enumerate(canvases):
             groups.setdefault(c.shape, []).append(i)
@@ -296,6 +323,20 @@ class CraftDetector:
                 for i, yi in zip(part, y):
                     out[i] = (yi[:, :, 0], yi[:, :, 1], scales[i])
         return out
+
+    def _canvases(self, images: Sequence[np.ndarray]):
+        """The network's inputs: float32 ``(H, W, 3)`` normalised canvases, and original px per heat-map px."""
+        import cv2
+        from easyocr.imgproc import normalizeMeanVariance, resize_aspect_ratio
+
+        o = self.options
+        canvases, scales = [], []
+        for image in images:
+            canvas, ratio, _ = resize_aspect_ratio(image, o.canvas_size, interpolation=cv2.INTER_LINEAR,
+                                                   mag_ratio=o.mag_ratio)
+            canvases.append(normalizeMeanVariance(canvas))
+            scales.append(2.0 / ratio)
+        return canvases, scales
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         """float32 ``(B, H, W, 3)`` normalised canvases -> float32 ``(B, H/2, W/2, 2)`` region/affinity maps."""

@@ -266,21 +266,23 @@ def compile_config(hint: str, threads: int) -> Dict[str, Any]:
 
 
 class OpenVINOCraft:
-    """The exported CRAFT network compiled for the CPU: float32 ``(B, 3, H, W)`` -> ``(B, H/2, W/2, 2)``.
+    """The exported CRAFT network (ONNX, or an int8 IR) compiled for the CPU: float32 ``(B, 3, H, W)`` ->
+    ``(B, H/2, W/2, 2)``.
 
     Shapes are dynamic (one compiled model serves every canvas size). Calls are serialised by a lock,
     since one infer request is reused.
     """
 
-    def __init__(self, onnx_path: Path, precision: str = "auto", threads: int = 0) -> None:
+    def __init__(self, model_path: Path, precision: str = "auto", threads: int = 0) -> None:
         import openvino
 
         core = openvino.Core()
-        self.hint = openvino_precision_hint(precision, core)
-        # the hint in sceneocr's words ("fp32", "bf16", "fp16")
-        self.precision = {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}[self.hint]
-        self.path = Path(onnx_path)
-        self._compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU",
+        # an int8 model (an IR from detectors.craft_int8) runs its float layers in the machine's best float
+        self.hint = openvino_precision_hint("auto" if precision == "int8" else precision, core)
+        # the precision in sceneocr's words ("fp32", "bf16", "fp16", "int8")
+        self.precision = "int8" if precision == "int8" else {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}[self.hint]
+        self.path = Path(model_path)
+        self._compiled = core.compile_model(core.read_model(str(model_path)), "CPU",
                                             compile_config(self.hint, threads))
         self._request = self._compiled.create_infer_request()
         self._lock = threading.Lock()

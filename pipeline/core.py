@@ -33,8 +33,8 @@ from pipeline.orientation import DEFAULT_MIN_GAIN, OrientationOptions, choose_or
 from pipeline.regions import RegionOptions, join_marked, split_at_spaces
 from pipeline.types import DetectedPage, PageResult, Word
 
-__all__ = ["PipelineOptions", "Pipeline", "ImageInput", "read_page", "detect_pages", "recognize_pages",
-           "with_recognizer_defaults"]
+__all__ = ["PipelineOptions", "Pipeline", "ImageInput", "build_detector", "read_page", "detect_pages",
+           "recognize_pages", "with_recognizer_defaults"]
 
 ImageInput = Union[str, Path, np.ndarray, Any]  # a path, an RGB array, or a PIL image
 # a decoded image on its way to the detector: (label, RGB uint8 (H, W, 3), seconds per stage so far)
@@ -227,6 +227,16 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
                       lines=lines, blocks=blocks, timings=timings)
 
 
+def build_detector(options: CraftOptions = CraftOptions()) -> CraftDetector:
+    """The CRAFT detector of ``options``; for ``precision="int8"`` with the project's calibration images
+    (:mod:`pipeline.data.calibration`, rendered only if the quantised model is not cached yet)."""
+    if options.precision != "int8":
+        return CraftDetector(options)
+    from pipeline.data.calibration import craft_calibration
+
+    return CraftDetector(options, calibration=craft_calibration())
+
+
 class Pipeline:
     """Detect, rectify, recognise and assemble.
 
@@ -264,7 +274,7 @@ class Pipeline:
         """Build the stages named by ``options`` (nothing is loaded yet)."""
         det_opts, rec_opts = options.stage_options()
         kwargs = {} if notice is None else {"notice": notice}
-        return cls(CraftDetector(det_opts), build_recognizer(rec_opts, **kwargs), options)
+        return cls(build_detector(det_opts), build_recognizer(rec_opts, **kwargs), options)
 
     def load(self) -> "Pipeline":
         """Load every model now, so missing weights fail before any image is read."""

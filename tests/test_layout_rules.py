@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("detectors", "recognizer")
-FRAMEWORKS = ("torch", "torchvision", "transformers", "easyocr", "onnxruntime", "rapidocr", "openvino")
+FRAMEWORKS = ("torch", "torchvision", "transformers", "easyocr", "onnxruntime", "rapidocr", "openvino", "nncf")
 
 
 def _imports(path: Path, root: Path = ROOT) -> Iterator[Tuple[int, str]]:

@@ -128,6 +128,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the whole pipeline beyond the recognizer's (`sceneocr read` and `sceneocr serve`)."""
     parser.add_argument("--canvas-size", type=positive_int, default=None, metavar="PX",
                         help="longest side of the detector canvas (default 1280)")
+    parser.add_argument("--detector-precision", choices=("auto", "fp32", "bf16", "fp16", "int8"), default=None,
+                        help="CRAFT precision (default auto: bf16 where the CPU or GPU has it, else fp32); int8: "
+                             "on the CPU, a backbone quantised once into the cache (~90 s), ~1.7x faster")
     parser.add_argument("--lexicon", metavar="FILE",
                         help="a word list (one word a line: street names, brands): an unsure reading one edit "
                              "from exactly one of its words becomes that word (see README)")
@@ -144,6 +147,8 @@ def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
     detector = dataclasses.replace(options.detector, threads=args.threads)
     if args.canvas_size:
         detector = dataclasses.replace(detector, canvas_size=args.canvas_size)
+    if args.detector_precision:
+        detector = dataclasses.replace(detector, precision=args.detector_precision)
     lexicon = options.lexicon
     if args.lexicon:
         if not os.path.isfile(args.lexicon):

@@ -37,10 +37,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
-from detectors import CraftDetector
 from recognizer.guard import GuardedRecognizer
 
-from pipeline.core import PipelineOptions, detect_pages, read_page, recognize_pages
+from pipeline.core import PipelineOptions, build_detector, detect_pages, read_page, recognize_pages
 from pipeline.imageio import IMAGE_EXTENSIONS, READ_ERRORS, find_images, read_image
 from pipeline.types import PageResult
 
@@ -355,7 +354,7 @@ class _DetectStage:
 
     def __init__(self, options: PipelineOptions):
         self._options = options
-        self._detector = CraftDetector(options.stage_options()[0])
+        self._detector = build_detector(options.stage_options()[0])
         self._detector.load()  # once per actor
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:
@@ -394,7 +393,7 @@ class _RecognizeStage:
         self._recognizer = GuardedRecognizer(build_recognizer(options.stage_options()[1],
                                                               notice=lambda _msg: None)).load()
         # records name the detector the detection actors ran (same options, never loaded here)
-        self._detector_name = CraftDetector(options.stage_options()[0]).name
+        self._detector_name = build_detector(options.stage_options()[0]).name
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:
         import numpy as np
