@@ -70,7 +70,9 @@ def bench_sceneocr(paths: Sequence[Path], read_options: Sequence[str]) -> Tuple[
         words = [w for line in page.lines for w in line.words]
         preds[image_key(page.image)] = ([np.asarray(w.quad, np.float64) for w in words], [w.text for w in words])
     backend = getattr(ocr.detector, "backend", None) or "torch"
-    return secs, preds, f"{pages[0].detector} [{backend}] + {pages[0].recognizer}"
+    precision = getattr(ocr.detector, "precision", None)
+    ran = f"{backend} {precision}" if precision else backend
+    return secs, preds, f"{pages[0].detector} [{ran}] + {pages[0].recognizer}"
 
 
 def bench_rapidocr(paths: Sequence[Path]) -> Tuple[float, Predictions, str]:

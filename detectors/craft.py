@@ -21,7 +21,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from .craft_int8 import Calibration, cached_int8, discard_pair
+from .craft_int8 import Calibration, cached_int8, discard_pair, nncf_available
 from .craft_openvino import OpenVINOCraft, cached_export, discard, openvino_available
 from .geometry import order_quad
 from .postprocess import component_scores, word_components
@@ -67,8 +67,11 @@ class CraftOptions:
     polygons: bool = True
     # regions whose shorter side is below this many px (original image) are dropped
     min_size_px: float = 4.0
-    # "auto" (bf16 where the CPU/GPU has it, fp16 on older GPUs), "fp32", "bf16", "fp16", or "int8": on
-    # OpenVINO only, the backbone quantised once (needs nncf and a Calibration, see CraftDetector)
+    # "auto", "fp32", "bf16", "fp16", or "int8": on OpenVINO only, the VGG backbone quantised once (needs nncf
+    # and a Calibration, see CraftDetector). "auto": on OpenVINO int8 when the detector has a calibration
+    # (Pipeline passes one) and nncf is installed, else bf16 where the CPU has it, else fp32; on a GPU bf16,
+    # fp16 where it lacks bf16. ICDAR 2015 train, 2-core EPYC without AMX: 0.95 s per canvas against 1.64
+    # for bf16, detection and end-to-end hmean unchanged on both halves (BENCHMARKS.md, issue 16)
     precision: str = "auto"
     # images whose canvases have the same size go through the network together, this many at a time.
     # None: 4 on a GPU, 1 on the CPU, where a batch is no faster per image (OpenVINO bf16, 1280 x 736,
@@ -182,9 +185,9 @@ class CraftDetector:
     :class:`Detection` per image, quads in that image's pixels. The network
     loads once, on first use.
 
-    ``calibration`` is needed by ``precision="int8"`` only: the images the quantisation is calibrated on
-    the first time (``pipeline.data.calibration.craft_calibration()`` gives the project's set;
-    ``Pipeline.from_options`` passes it).
+    ``calibration``: the images the int8 quantisation is calibrated on the first time
+    (``pipeline.data.calibration.craft_calibration()`` gives the project's set; ``Pipeline.from_options``
+    passes it). Needed by ``precision="int8"``; with "auto" it lets the CPU run int8.
     """
 
     def __init__(self, options: CraftOptions = CraftOptions(), calibration: Optional[Calibration] = None):
@@ -233,20 +236,18 @@ class CraftDetector:
             return _load_torch_net(self.weights, "cpu")
 
         path = cached_export(self.weights, build, o.cache_dir)
+        if self.uses_int8:
+            return self._load_int8(path)
         try:
-            net = OpenVINOCraft(path, "auto" if o.precision == "int8" else o.precision, o.threads)
+            return OpenVINOCraft(path, o.precision, o.threads)
         except RuntimeError:
             # the cached file matched its digest but OpenVINO cannot read or compile it: export once more
             discard(path)
-            path = cached_export(self.weights, build, o.cache_dir)
-            net = OpenVINOCraft(path, "auto" if o.precision == "int8" else o.precision, o.threads)
-        if o.precision != "int8":
-            return net
-        return self._load_int8(path, net)
+            return OpenVINOCraft(cached_export(self.weights, build, o.cache_dir), o.precision, o.threads)
 
-    def _load_int8(self, onnx_path, float_net: OpenVINOCraft) -> OpenVINOCraft:
+    def _load_int8(self, onnx_path) -> OpenVINOCraft:
         """The int8 model of the export ``onnx_path``, quantised first when the cache misses: calibrated on
-        the canvases this detector makes of ``self.calibration``'s images, run through ``float_net``."""
+        the canvases this detector makes of ``self.calibration``'s images."""
         assert self.calibration is not None
         calibration, o = self.calibration, self.options
 
@@ -260,6 +261,13 @@ class CraftDetector:
         except RuntimeError:
             discard_pair(xml)
             return OpenVINOCraft(cached_int8(onnx_path, calibration.tag, canvases, o.cache_dir), "int8", o.threads)
+
+    @property
+    def uses_int8(self) -> bool:
+        """Whether the OpenVINO backend runs the int8 model: ``precision="int8"``, or "auto" with a
+        calibration and nncf installed."""
+        p = self.options.precision
+        return p == "int8" or (p == "auto" and self.calibration is not None and nncf_available())
 
     @property
     def device(self) -> str:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
@@ -46,8 +48,9 @@ __all__ = ["FLOAT_LAYERS", "QUANTIZE_VERSION", "Calibration", "cached_int8", "in
 QUANTIZE_VERSION = 1
 # node-name patterns of the layers that stay in float
 FLOAT_LAYERS = (".*conv_cls.*", ".*upconv.*")
-# what one quantisation takes on a 2-core EPYC (statistics of 16 calibration canvases ~65 s, then NNCF's passes)
-QUANTIZE_ESTIMATE_S = 90
+# what one quantisation takes on a 2-core EPYC: 63 s idle, 80 s loaded (NNCF's statistics pass over the 16
+# calibration canvases is most of it)
+QUANTIZE_ESTIMATE_S = 70
 
 _QUANTIZE_LOCK = threading.Lock()
 
@@ -69,21 +72,16 @@ class Calibration:
 
 
 def nncf_available() -> bool:
-    """True when ``nncf`` (the quantiser) imports; it is imported lazily, only to quantise."""
-    try:
-        import nncf  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when ``nncf`` (the quantiser) is installed. It is imported only to quantise: the import alone
+    takes seconds, so a warm cache never pays it."""
+    return importlib.util.find_spec("nncf") is not None
 
 
 def int8_key(onnx_path: Path, tag: str) -> str:
     """24 hex digits naming one quantisation: the export file, calibration tag, nncf / openvino versions."""
-    import nncf
-    import openvino
-
-    settings = {"export": Path(onnx_path).name, "calibration": tag, "nncf": nncf.__version__,
-                "openvino": openvino.__version__, "version": QUANTIZE_VERSION, "float": list(FLOAT_LAYERS)}
+    settings = {"export": Path(onnx_path).name, "calibration": tag, "nncf": importlib.metadata.version("nncf"),
+                "openvino": importlib.metadata.version("openvino"), "version": QUANTIZE_VERSION,
+                "float": list(FLOAT_LAYERS)}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -144,8 +142,9 @@ def discard_pair(xml: Path) -> None:
 
 
 def _quantise(folder: Path, key: str, onnx_path: Path, canvases: Callable[[], Sequence[np.ndarray]]) -> Path:
-    import nncf
     import openvino as ov
+
+    import nncf
 
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(folder)
@@ -156,8 +155,9 @@ def _quantise(folder: Path, key: str, onnx_path: Path, canvases: Callable[[], Se
         raise ValueError("the int8 calibration gave no images")
     # nncf logs its steps and draws its progress bar on stdout, which carries sceneocr's results: keep its
     # warnings only, and send the bar to stderr
+    # (and on the way it loads torch's C++-extension helper, which warns that there is no CUDA: not ours to say)
     nncf.set_log_level(logging.WARNING)
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), _quiet_logger("torch.utils.cpp_extension"):
         model = nncf.quantize(ov.Core().read_model(str(onnx_path)), nncf.Dataset(inputs), subset_size=len(inputs),
                               preset=nncf.QuantizationPreset.PERFORMANCE,
                               ignored_scope=nncf.IgnoredScope(patterns=list(FLOAT_LAYERS), validate=False))
@@ -174,6 +174,17 @@ def _quantise(folder: Path, key: str, onnx_path: Path, canvases: Callable[[], Se
             if temp.exists():
                 temp.unlink()
     return final
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str):
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _remove_stale_temps(folder: Path) -> None:

@@ -228,9 +228,9 @@ def _finish(page: DetectedPage, pairs: Sequence[Tuple[Crop, Recognition]], recog
 
 
 def build_detector(options: CraftOptions = CraftOptions()) -> CraftDetector:
-    """The CRAFT detector of ``options``; for ``precision="int8"`` with the project's calibration images
-    (:mod:`pipeline.data.calibration`, rendered only if the quantised model is not cached yet)."""
-    if options.precision != "int8":
+    """The CRAFT detector of ``options``; for ``precision`` "int8" and "auto" with the project's calibration
+    images (:mod:`pipeline.data.calibration`, rendered only if the quantised model is not cached yet)."""
+    if options.precision not in ("auto", "int8"):
         return CraftDetector(options)
     from pipeline.data.calibration import craft_calibration
 

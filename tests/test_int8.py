@@ -76,12 +76,18 @@ def test_int8_options_are_checked_before_anything_loads():
         Calibration("", lambda: [])
 
 
-def test_build_detector_gives_int8_the_projects_calibration():
-    det = build_detector(CraftOptions(precision="int8"))
-    assert det.calibration is not None and det.calibration.tag == craft_calibration().tag
-    assert build_detector(CraftOptions()).calibration is None
-    ocr = Pipeline.from_options(PipelineOptions(detector=CraftOptions(precision="int8")))
-    assert ocr.detector.calibration is not None  # nothing is loaded or rendered yet
+def test_auto_is_int8_where_the_detector_has_a_calibration_and_nncf_is_installed(monkeypatch):
+    for precision in ("int8", "auto"):
+        det = build_detector(CraftOptions(precision=precision))
+        assert det.calibration is not None and det.calibration.tag == craft_calibration().tag
+        assert det.uses_int8  # nncf is a core dependency
+    assert build_detector(CraftOptions(precision="bf16")).calibration is None
+    assert not build_detector(CraftOptions(precision="bf16")).uses_int8
+    assert not CraftDetector(CraftOptions()).uses_int8  # no calibration: bf16 or fp32, as before
+    assert Pipeline.from_options(PipelineOptions()).detector.uses_int8  # nothing is loaded or rendered yet
+    monkeypatch.setattr(craft_module, "nncf_available", lambda: False)
+    assert not build_detector(CraftOptions()).uses_int8  # without nncf, auto falls back to float
+    assert build_detector(CraftOptions(precision="int8")).uses_int8  # and int8 will say what to install
 
 
 def test_calibration_images_are_rendered_scenes_identical_every_time():

@@ -130,7 +130,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                         help="longest side of the detector canvas (default 1280)")
     parser.add_argument("--detector-precision", choices=("auto", "fp32", "bf16", "fp16", "int8"), default=None,
                         help="CRAFT precision (default auto: bf16 where the CPU or GPU has it, else fp32); int8: "
-                             "on the CPU, a backbone quantised once into the cache (~90 s), ~1.7x faster")
+                             "on the CPU, a backbone quantised once into the cache (~70 s), ~1.7x faster")
     parser.add_argument("--lexicon", metavar="FILE",
                         help="a word list (one word a line: street names, brands): an unsure reading one edit "
                              "from exactly one of its words becomes that word (see README)")

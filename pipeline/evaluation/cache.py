@@ -61,10 +61,11 @@ def heatmap_key(detector) -> str:
         "backend": detector.backend,
         "precision": o.precision,
     }
-    if o.precision == "int8":  # the int8 model depends on what it was calibrated on
+    if detector.uses_int8:  # explicit or "auto": the int8 model, which depends on what it was calibrated on
+        spec["precision"] = "int8"
         spec["calibration"] = detector.calibration.tag
     digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
-    return f"{spec['backend']}-{o.canvas_size}-mag{o.mag_ratio}-{o.precision}-{digest}"
+    return f"{spec['backend']}-{o.canvas_size}-mag{o.mag_ratio}-{spec['precision']}-{digest}"
 
 
 def _file_digest(path: str) -> str:
