@@ -1,10 +1,10 @@
 """Fill the CRAFT heat-map cache of a photo folder (for benchmarks/eval_photos.py sweeps).
 
     python benchmarks/build_heatmaps.py ../shared/data/photos_gt/icdar2015_train [--subset 1-500]
-    python benchmarks/build_heatmaps.py ../shared/data/photos_gt/icdar2015_train --detector-precision int8
+    python benchmarks/build_heatmaps.py ../shared/data/photos_gt/icdar2015_train --detector-precision bf16
 
-Runs the default detector (or --canvas-size / --mag-ratio / --detector-precision) on every photo that gt.jsonl names and is
-not cached yet; prints progress. See pipeline/evaluation/cache.py for the cache layout and key.
+Runs the default detector (on the CPU: int8 CRAFT; or --canvas-size / --mag-ratio / --detector-precision) on
+every photo that gt.jsonl names and is not cached yet; prints progress. See pipeline/evaluation/cache.py for the cache layout and key.
 """
 
 from __future__ import annotations

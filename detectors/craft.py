@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
@@ -237,7 +238,13 @@ class CraftDetector:
 
         path = cached_export(self.weights, build, o.cache_dir)
         if self.uses_int8:
-            return self._load_int8(path)
+            try:
+                return self._load_int8(path)
+            except Exception as exc:  # noqa: BLE001 - "auto" must still detect: fall back to the float network
+                if o.precision == "int8":
+                    raise
+                print(f"sceneocr: CRAFT's int8 quantisation failed ({type(exc).__name__}: {exc}); "
+                      "running it in float", file=sys.stderr, flush=True)
         try:
             return OpenVINOCraft(path, o.precision, o.threads)
         except RuntimeError:
@@ -264,8 +271,8 @@ class CraftDetector:
 
     @property
     def uses_int8(self) -> bool:
-        """Whether the OpenVINO backend runs the int8 model: ``precision="int8"``, or "auto" with a
-        calibration and nncf installed."""
+        """Whether the OpenVINO backend (when it is the one chosen) runs the int8 model: ``precision="int8"``,
+        or "auto" with a calibration and nncf installed. :attr:`precision` says what actually runs."""
         p = self.options.precision
         return p == "int8" or (p == "auto" and self.calibration is not None and nncf_available())
 

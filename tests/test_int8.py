@@ -192,3 +192,23 @@ def test_real_int8_craft_finds_the_words_bf16_finds(int8_craft):
     for word in scene.words:  # every rendered word is found, by both
         assert max(polygon_iou(word.quad, d.quad) for d in got) >= 0.6, word.text
         assert max(polygon_iou(word.quad, d.quad) for d in ref) >= 0.6, word.text
+
+
+def test_auto_falls_back_to_float_when_quantisation_fails_but_int8_says_why(monkeypatch, tmp_path, capfd):
+    weights = tmp_path / "tiny.pth"
+    weights.write_bytes(b"tiny weights v1")
+    monkeypatch.setattr(craft_module, "_load_torch_net", lambda w, d: TinyCraft().eval())
+
+    def broken() -> list:
+        raise OSError("calibration images unreadable")
+
+    options = CraftOptions(weights=str(weights), cache_dir=str(tmp_path / "cache"))
+    det = CraftDetector(options, calibration=Calibration("broken", broken)).load()
+    assert det.uses_int8 and det.precision in ("bf16", "fp32")  # it meant to, and still detects in float
+    err = capfd.readouterr().err
+    assert "int8 quantisation failed (OSError: calibration images unreadable); running it in float" in err
+    assert len(det([np.zeros((64, 64, 3), np.uint8)])) == 1  # the float network runs
+    explicit = CraftDetector(CraftOptions(weights=str(weights), precision="int8", cache_dir=str(tmp_path / "cache")),
+                             calibration=Calibration("broken", broken))
+    with pytest.raises(OSError, match="unreadable"):
+        explicit.load()

@@ -61,7 +61,7 @@ def heatmap_key(detector) -> str:
         "backend": detector.backend,
         "precision": o.precision,
     }
-    if detector.uses_int8:  # explicit or "auto": the int8 model, which depends on what it was calibrated on
+    if detector.precision == "int8":  # explicit or "auto": the int8 model depends on what it was calibrated on
         spec["precision"] = "int8"
         spec["calibration"] = detector.calibration.tag
     digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
