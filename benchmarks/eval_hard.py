@@ -28,6 +28,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere: the packages liv
 from detectors import CraftDetector, RectifyOptions, rectify, rectify_all  # noqa: E402
 from detectors.geometry import polygon_iou  # noqa: E402
 from pipeline import PageResult, Pipeline  # noqa: E402
+from pipeline.core import build_detector  # noqa: E402
 from pipeline.types import DetectedPage  # noqa: E402
 from pipeline.evaluation.text import normalize_word  # noqa: E402
 from pipeline.data.hard import (CURVE_SHAPES, render_curved_word, render_oriented_word,  # noqa: E402
@@ -93,7 +94,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recognizer", nargs="+", default=["ppocr", "crnn"])
     args = parser.parse_args(argv)
-    craft = CraftDetector().load()
+    craft = build_detector().load()  # the default detector of `sceneocr read` (int8 CRAFT on the CPU)
     staged = detected(craft, samples())
     print("| recognizer | kind | right | of |")
     print("| --- | --- | --- | --- |")

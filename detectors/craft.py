@@ -72,7 +72,8 @@ class CraftOptions:
     # and a Calibration, see CraftDetector). "auto": on OpenVINO int8 when the detector has a calibration
     # (Pipeline passes one) and nncf is installed, else bf16 where the CPU has it, else fp32; on a GPU bf16,
     # fp16 where it lacks bf16. ICDAR 2015 train, 2-core EPYC without AMX: 0.95 s per canvas against 1.64
-    # for bf16, detection and end-to-end hmean unchanged on both halves (BENCHMARKS.md, issue 16)
+    # for bf16; 3,121 words read right either way, end-to-end H +0.005 on img_1-500 and -0.006 on
+    # img_501-1000, detection H -0.001 on both (BENCHMARKS.md, issue 16)
     precision: str = "auto"
     # images whose canvases have the same size go through the network together, this many at a time.
     # None: 4 on a GPU, 1 on the CPU, where a batch is no faster per image (OpenVINO bf16, 1280 x 736,

@@ -142,9 +142,8 @@ def discard_pair(xml: Path) -> None:
 
 
 def _quantise(folder: Path, key: str, onnx_path: Path, canvases: Callable[[], Sequence[np.ndarray]]) -> Path:
-    import openvino as ov
-
     import nncf
+    import openvino as ov
 
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(folder)
@@ -154,8 +153,8 @@ def _quantise(folder: Path, key: str, onnx_path: Path, canvases: Callable[[], Se
     if not inputs:
         raise ValueError("the int8 calibration gave no images")
     # nncf logs its steps and draws its progress bar on stdout, which carries sceneocr's results: keep its
-    # warnings only, and send the bar to stderr
-    # (and on the way it loads torch's C++-extension helper, which warns that there is no CUDA: not ours to say)
+    # warnings only and send the bar to stderr; on the way it loads torch's C++-extension helper, which
+    # warns that there is no CUDA (not ours to say)
     nncf.set_log_level(logging.WARNING)
     with contextlib.redirect_stdout(sys.stderr), _quiet_logger("torch.utils.cpp_extension"):
         model = nncf.quantize(ov.Core().read_model(str(onnx_path)), nncf.Dataset(inputs), subset_size=len(inputs),
