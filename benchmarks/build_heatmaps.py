@@ -4,7 +4,8 @@
     python benchmarks/build_heatmaps.py ../shared/data/photos_gt/icdar2015_train --detector-precision bf16
 
 Runs the default detector (on the CPU: int8 CRAFT; or --canvas-size / --mag-ratio / --detector-precision) on
-every photo that gt.jsonl names and is not cached yet; prints progress. See pipeline/evaluation/cache.py for the cache layout and key.
+every photo that gt.jsonl names and is not cached yet; prints progress. See pipeline/evaluation/cache.py for
+the cache layout and key.
 """
 
 from __future__ import annotations
