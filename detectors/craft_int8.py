@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .craft_openvino import STALE_TEMP_S, _sha256_of, _user_tag, _writable, discard, user_cache_dir
+from .craft_openvino import _sha256_of, discard, remove_stale_temps, user_cache_dir, writable_folder
 
 __all__ = ["FLOAT_LAYERS", "QUANTIZE_VERSION", "Calibration", "cached_int8", "int8_key", "nncf_available"]
 
@@ -103,14 +102,12 @@ def cached_int8(onnx_path: Path, tag: str, canvases: Callable[[], Sequence[np.nd
         found = _find_verified(folder, key)
         if found is not None:
             return found
-        if not _writable(folder):
-            fallback = Path(tempfile.gettempdir()) / f"sceneocr-{_user_tag()}" / "craft"
-            print(f"sceneocr: cannot write the model cache {folder}; using {fallback}", file=sys.stderr, flush=True)
-            found = _find_verified(fallback, key)
+        target = writable_folder(folder, "model")
+        if target != folder:
+            found = _find_verified(target, key)
             if found is not None:
                 return found
-            folder = fallback
-        return _quantise(folder, key, Path(onnx_path), canvases)
+        return _quantise(target, key, Path(onnx_path), canvases)
 
 
 def _pair_digest(xml: Path) -> str:
@@ -146,7 +143,7 @@ def _quantise(folder: Path, key: str, onnx_path: Path, canvases: Callable[[], Se
     import openvino as ov
 
     folder.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(folder)
+    remove_stale_temps(folder, ".craft-int8-*.tmp.*")
     print(f"sceneocr: quantising CRAFT's backbone to int8 once ({folder}), ~{QUANTIZE_ESTIMATE_S} s",
           file=sys.stderr, flush=True)
     inputs = [np.ascontiguousarray(c, dtype=np.float32) for c in canvases()]
@@ -184,13 +181,3 @@ def _quiet_logger(name: str):
         yield
     finally:
         logger.setLevel(level)
-
-
-def _remove_stale_temps(folder: Path) -> None:
-    now = time.time()
-    for temp in folder.glob(".craft-int8-*.tmp.*"):
-        try:
-            if now - temp.stat().st_mtime > STALE_TEMP_S:
-                temp.unlink()
-        except OSError:
-            pass

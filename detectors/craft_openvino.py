@@ -127,14 +127,22 @@ def cached_export(weights: str, build_net: Callable[[], Any], cache_dir: Optiona
         found = _find_verified(folder, key)  # another thread may have exported meanwhile
         if found is not None:
             return found
-        if not _writable(folder):  # a read-only home: a private temporary folder still works
-            fallback = Path(tempfile.gettempdir()) / f"sceneocr-{_user_tag()}" / "craft"
-            print(f"sceneocr: cannot write the export cache {folder}; using {fallback}", file=sys.stderr, flush=True)
-            found = _find_verified(fallback, key)
+        target = writable_folder(folder, "export")
+        if target != folder:
+            found = _find_verified(target, key)
             if found is not None:
                 return found
-            folder = fallback
-        return _export(folder, key, build_net, opset)
+        return _export(target, key, build_net, opset)
+
+
+def writable_folder(folder: Path, what: str) -> Path:
+    """``folder``, or where it cannot be written (a read-only home) a private temporary folder, said on stderr
+    as "cannot write the <what> cache"."""
+    if _writable(folder):
+        return folder
+    fallback = Path(tempfile.gettempdir()) / f"sceneocr-{_user_tag()}" / "craft"
+    print(f"sceneocr: cannot write the {what} cache {folder}; using {fallback}", file=sys.stderr, flush=True)
+    return fallback
 
 
 def _writable(folder: Path) -> bool:
@@ -186,7 +194,7 @@ def _export(folder: Path, key: str, build_net: Callable[[], Any], opset: int) ->
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(folder)
+    remove_stale_temps(folder, ".craft-*.tmp")
     print(f"sceneocr: exporting CRAFT to OpenVINO once ({folder}), ~{EXPORT_ESTIMATE_S} s",
           file=sys.stderr, flush=True)
     net = build_net()
@@ -215,9 +223,10 @@ def _export(folder: Path, key: str, build_net: Callable[[], Any], opset: int) ->
     return final
 
 
-def _remove_stale_temps(folder: Path) -> None:
+def remove_stale_temps(folder: Path, pattern: str) -> None:
+    """Delete the temporary files matching ``pattern`` that are older than :data:`STALE_TEMP_S` (killed writers)."""
     now = time.time()
-    for temp in folder.glob(".craft-*.tmp"):
+    for temp in folder.glob(pattern):
         try:
             if now - temp.stat().st_mtime > STALE_TEMP_S:
                 temp.unlink()
