@@ -187,6 +187,10 @@ def test_read_lexicon_and_keep_unsure_reach_the_pipeline_options(tmp_path, capsy
     assert opts.lexicon.path == str(lex) and opts.abstain.keep and opts.abstain.enabled
     plain = pipeline_options(parser.parse_args(["read", "x.jpg"]))
     assert plain.lexicon.path is None and not plain.abstain.keep
+    assert plain.detector.scout == "auto" and plain.detector.scout_canvas == 768
+    whole = pipeline_options(parser.parse_args(["read", "x.jpg", "--no-scout", "--detector-precision", "bf16"]))
+    assert whole.detector.scout == "off" and whole.detector.precision == "bf16"
+    assert pipeline_options(parser.parse_args(["read", "x.jpg", "--scout-canvas", "896"])).detector.scout_canvas == 896
     # a missing word list: a clear error before any model loads or image is read
     Image.new("RGB", (40, 20)).save(tmp_path / "photo.png")
     assert main(["read", str(tmp_path), "--lexicon", str(tmp_path / "none.txt"), "--quiet"]) == 2

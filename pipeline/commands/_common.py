@@ -129,8 +129,15 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--canvas-size", type=positive_int, default=None, metavar="PX",
                         help="longest side of the detector canvas (default 1280)")
     parser.add_argument("--detector-precision", choices=("auto", "fp32", "bf16", "fp16", "int8"), default=None,
-                        help="CRAFT precision (default auto: bf16 where the CPU or GPU has it, else fp32); int8: "
-                             "on the CPU, a backbone quantised once into the cache (~70 s), ~1.7x faster")
+                        help="CRAFT precision (default auto: on the CPU int8, a backbone quantised once into the "
+                             "cache (~70 s); on a GPU bf16, or fp16 where it lacks bf16); bf16 / fp32: the float "
+                             "network")
+    parser.add_argument("--no-scout", action="store_true",
+                        help="run CRAFT over the whole canvas at full resolution (the default on a GPU); by default "
+                             "the CPU first looks at the photo small and runs the full canvas only around the text "
+                             "it finds (faster)")
+    parser.add_argument("--scout-canvas", type=positive_int, default=None, metavar="PX",
+                        help="longest side of that first look (default 768; bigger finds smaller text, costs more)")
     parser.add_argument("--lexicon", metavar="FILE",
                         help="a word list (one word a line: street names, brands): an unsure reading one edit "
                              "from exactly one of its words becomes that word (see README)")
@@ -149,6 +156,10 @@ def pipeline_options(args: argparse.Namespace) -> "PipelineOptions":
         detector = dataclasses.replace(detector, canvas_size=args.canvas_size)
     if args.detector_precision:
         detector = dataclasses.replace(detector, precision=args.detector_precision)
+    if args.no_scout:
+        detector = dataclasses.replace(detector, scout="off")
+    if args.scout_canvas:
+        detector = dataclasses.replace(detector, scout_canvas=args.scout_canvas)
     lexicon = options.lexicon
     if args.lexicon:
         if not os.path.isfile(args.lexicon):

@@ -47,8 +47,8 @@ def eval_cache_dir(explicit: Optional[str] = None) -> Path:
 def heatmap_key(detector) -> str:
     """Hash of the settings that decide a CRAFT detector's heat maps (loads the network for its backend).
 
-    Weights (base name and size), canvas size, magnification, backend and precision; not the thresholds,
-    which only post-processing reads.
+    Weights (base name and size), canvas size, magnification, the scout look's settings, backend and
+    precision (int8: and the calibration); not the thresholds, which only post-processing reads.
     """
     o = detector.options
     weights = detector.weights
@@ -61,11 +61,14 @@ def heatmap_key(detector) -> str:
         "backend": detector.backend,
         "precision": o.precision,
     }
+    if detector.scouts:  # the maps are zero outside the scouted rectangles
+        spec["scout"] = [o.scout_canvas, o.scout_threshold, o.scout_context, o.scout_max_share]
     if detector.precision == "int8":  # explicit or "auto": the int8 model depends on what it was calibrated on
         spec["precision"] = "int8"
         spec["calibration"] = detector.calibration.tag
     digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
-    return f"{spec['backend']}-{o.canvas_size}-mag{o.mag_ratio}-{spec['precision']}-{digest}"
+    scout = f"-scout{o.scout_canvas}" if detector.scouts else ""
+    return f"{spec['backend']}-{o.canvas_size}-mag{o.mag_ratio}{scout}-{spec['precision']}-{digest}"
 
 
 def _file_digest(path: str) -> str:
