@@ -274,11 +274,12 @@ class CraftDetector:
                 print(f"sceneocr: CRAFT's int8 quantisation failed ({type(exc).__name__}: {exc}); "
                       "running it in float", file=sys.stderr, flush=True)
         try:
-            return OpenVINOCraft(path, o.precision, o.threads)
+            return OpenVINOCraft(path, o.precision, o.threads, self._shape_cache)
         except RuntimeError:
             # the cached file matched its digest but OpenVINO cannot read or compile it: export once more
             discard(path)
-            return OpenVINOCraft(cached_export(self.weights, build, o.cache_dir), o.precision, o.threads)
+            return OpenVINOCraft(cached_export(self.weights, build, o.cache_dir), o.precision, o.threads,
+                                 self._shape_cache)
 
     def _load_int8(self, onnx_path) -> OpenVINOCraft:
         """The int8 model of the export ``onnx_path``, quantised first when the cache misses: calibrated on
@@ -292,10 +293,17 @@ class CraftDetector:
 
         xml = cached_int8(onnx_path, calibration.tag, canvases, o.cache_dir)
         try:
-            return OpenVINOCraft(xml, "int8", o.threads)
+            return OpenVINOCraft(xml, "int8", o.threads, self._shape_cache)
         except RuntimeError:
             discard_pair(xml)
-            return OpenVINOCraft(cached_int8(onnx_path, calibration.tag, canvases, o.cache_dir), "int8", o.threads)
+            return OpenVINOCraft(cached_int8(onnx_path, calibration.tag, canvases, o.cache_dir), "int8", o.threads,
+                                 self._shape_cache)
+
+    @property
+    def _shape_cache(self) -> bool:
+        """Whether OpenVINO keeps kernels per input shape: not when scouting (OpenVINO runs on the CPU, where
+        "auto" scouts), whose rectangles bring a new shape with most calls (:mod:`detectors.scout`)."""
+        return self.options.scout == "off"
 
     @property
     def uses_int8(self) -> bool:
@@ -404,7 +412,8 @@ class CraftDetector:
         return rects
 
     def _scouted(self, image: np.ndarray, canvas: np.ndarray, scale: float) -> np.ndarray:
-        """Full-canvas heat map ``(H/2, W/2, 2)`` of one image, run over its scouted rectangles only."""
+        """Full-canvas heat map ``(H/2, W/2, 2)`` of one image, run over its scouted rectangles only (one
+        network call each; zero where none is)."""
         H, W = canvas.shape[:2]
         parts = [((x0, y0, x1, y1), self._forward(canvas[None, y0:y1, x0:x1])[0])
                  for x0, y0, x1, y1 in self._scout_rects(image, canvas, scale)]

@@ -8,10 +8,16 @@ around what it found, with context around each, pasting their heat maps into an 
 CRAFT's receptive field is wider than the context, so the maps inside differ a little from the whole
 canvas's; BENCHMARKS.md (issue 16) has what that costs in words.
 
-Pure numpy / OpenCV; :class:`detectors.craft.CraftDetector` runs the networks (``CraftOptions.scout_canvas``).
+Each rectangle is one network call. Their shapes vary from photo to photo, and OpenVINO keeps compiled
+kernels for every input shape it has seen (about 3.4 MB each on the int8 model), so a scouting detector
+compiles its network with that cache off (:func:`detectors.craft_openvino.compile_config`,
+``shape_cache=False``): memory then stays flat after the first photos, for about 6% more time per call.
+(Packing a photo's rectangles into one canvas-wide mosaic, a dozen shapes in all, ran 59% of the canvas
+instead of 30% on ICDAR 2015 img_901-1000: most of its speed gone.)
+
+Pure numpy / OpenCV; :class:`detectors.craft.CraftDetector` runs the networks (``CraftOptions.scout``).
 Rectangles are ``(x0, y0, x1, y1)`` in canvas pixels, with ``x0, y0`` on a 32-px grid (CRAFT's five
-poolings then see the same pixel grid as on the whole canvas) and sides in steps of :data:`SIDE_STEP`, so
-that a stream of photos asks the network for few distinct input shapes.
+poolings then see the same pixel grid as on the whole canvas) and sides in steps of :data:`SIDE_STEP`.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ Rect = Tuple[int, int, int, int]
 
 # origins on this grid (CRAFT's total stride)
 ALIGN = 32
-# sides in multiples of this (fewer distinct shapes: each new input shape costs the runtime buffers)
+# sides in multiples of this
 SIDE_STEP = 64
 
 
