@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--mag-ratio", type=float, default=None)
     ap.add_argument("--detector-precision", default=None, choices=("auto", "fp32", "bf16", "fp16", "int8"))
     ap.add_argument("--scout", default=None, choices=("auto", "on", "off"), help="CraftOptions.scout (a first look)")
+    ap.add_argument("--scout-net", default=None, choices=("ppocr", "craft"), help="CraftOptions.scout_net")
     ap.add_argument("--scout-canvas", type=int, default=None, help="CraftOptions.scout_canvas")
     ap.add_argument("--scout-threshold", type=float, default=None)
     ap.add_argument("--scout-context", type=int, default=None)
@@ -46,7 +47,7 @@ def main() -> None:
         opts = dataclasses.replace(opts, mag_ratio=args.mag_ratio)
     if args.detector_precision:
         opts = dataclasses.replace(opts, precision=args.detector_precision)
-    for name in ("scout", "scout_canvas", "scout_threshold", "scout_context"):
+    for name in ("scout", "scout_net", "scout_canvas", "scout_threshold", "scout_context"):
         if getattr(args, name) is not None:
             opts = dataclasses.replace(opts, **{name: getattr(args, name)})
     det = build_detector(opts).load()

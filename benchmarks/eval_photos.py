@@ -104,7 +104,7 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
     opts = PipelineOptions(recognizer=RecognizerOptions(name=args.recognizer, model=args.model), device=args.device)
     det = opts.detector
     for name in ("canvas_size", "mag_ratio", "text_threshold", "link_threshold", "low_text", "precision",
-                 "scout", "scout_canvas", "scout_threshold", "scout_context"):
+                 "scout", "scout_net", "scout_canvas", "scout_threshold", "scout_context"):
         if getattr(args, name) is not None:
             det = dataclasses.replace(det, **{name: getattr(args, name)})
     if args.no_weak:
@@ -178,6 +178,7 @@ def main() -> None:
     ap.add_argument("--detector-precision", dest="precision", default=None,
                     choices=("auto", "fp32", "bf16", "fp16", "int8"), help="CraftOptions.precision")
     ap.add_argument("--scout", default=None, choices=("auto", "on", "off"), help="CraftOptions.scout (a first look)")
+    ap.add_argument("--scout-net", default=None, choices=("ppocr", "craft"), help="CraftOptions.scout_net")
     ap.add_argument("--scout-canvas", type=int, default=None, help="CraftOptions.scout_canvas")
     ap.add_argument("--scout-threshold", type=float, default=None, help="CraftOptions.scout_threshold")
     ap.add_argument("--scout-context", type=int, default=None, help="CraftOptions.scout_context")

@@ -24,6 +24,7 @@ import numpy as np
 
 from .craft_int8 import Calibration, cached_int8, discard_pair, nncf_available
 from .craft_openvino import OpenVINOCraft, cached_export, discard, openvino_available
+from .dbscout import DBScout
 from .geometry import order_quad
 from .postprocess import component_scores, word_components
 from .scout import Rect, paste_maps, scout_rects
@@ -35,6 +36,9 @@ CRAFT_WEIGHTS_FILE = "craft_mlt_25k.pth"
 BACKENDS = ("auto", "torch", "openvino")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 SCOUTS = ("auto", "on", "off")
+SCOUT_NETS = ("craft", "ppocr")
+# scout_canvas and scout_threshold where they are None, per scout network (chosen on ICDAR 2015 train img_1-500)
+SCOUT_DEFAULTS = {"ppocr": (960, 0.02), "craft": (768, 0.05)}
 
 
 @dataclass(frozen=True)
@@ -95,15 +99,33 @@ class CraftOptions:
     # photo against 1.01 (img_951-1000: the rectangles cover 27% of the canvas); words right 1759 vs 1762
     # on img_1-500 and 1349 vs 1359 on img_501-1000, detection H +0.003 / -0.004 (BENCHMARKS.md, issue 16)
     scout: str = "auto"
-    # longest side of the scout look's canvas; photos whose canvas is no bigger run whole. 640 costs less
-    # (0.25 s per look instead of ~0.38) but does not see small words at all: 31 fewer found on img_1-500
-    scout_canvas: int = 768
-    # a scout region score at least this high marks text (low: small text shows faintly at the scout's size)
-    scout_threshold: float = 0.05
+    # the network of the scout look: "craft", CRAFT itself on a small canvas, or "ppocr", PP-OCRv6's small
+    # text detector from the rapidocr wheel (detectors/dbscout.py): 0.07 s per look instead of 0.34 (the
+    # detector 0.43 s per photo instead of 0.62, img_951-1000), but 1734 words right on img_1-500 instead of
+    # 1759, detection H 0.863 instead of 0.872 (DB does not see some large or stylised words at all); on
+    # img_501-1000 the same 1349 words, detection H 0.848 both. An option for speed, not the default
+    scout_net: str = "craft"
+    # longest side of the scout look's canvas; photos whose canvas is no bigger run whole. None: 960 for
+    # "ppocr", 768 for "craft" (640 costs less, 0.25 s per look, but does not see small words at all: 31
+    # fewer found on img_1-500)
+    scout_canvas: Optional[int] = None
+    # a scout score at least this high marks text (low: small text shows faintly at the scout's size).
+    # None: 0.02 for "ppocr" (its text probability), 0.05 for "craft" (its region score)
+    scout_threshold: Optional[float] = None
     # full-canvas pixels of context kept around each scouted area
     scout_context: int = 64
     # rectangles covering at least this share of the canvas: the whole canvas runs instead (one call)
     scout_max_share: float = 0.7
+
+    @property
+    def scout_side(self) -> int:
+        """``scout_canvas``, or the scout network's default where it is None."""
+        return self.scout_canvas if self.scout_canvas is not None else SCOUT_DEFAULTS[self.scout_net][0]
+
+    @property
+    def scout_cut(self) -> float:
+        """``scout_threshold``, or the scout network's default where it is None."""
+        return self.scout_threshold if self.scout_threshold is not None else SCOUT_DEFAULTS[self.scout_net][1]
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -121,10 +143,13 @@ class CraftOptions:
             raise ValueError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
         if self.scout not in SCOUTS:
             raise ValueError(f"scout must be one of {', '.join(SCOUTS)}, not {self.scout!r}")
-        if isinstance(self.scout_canvas, bool) or not isinstance(self.scout_canvas, int) or self.scout_canvas < 64:
-            raise ValueError(f"scout_canvas must be an integer >= 64, got {self.scout_canvas!r}")
-        if not 0.0 < self.scout_threshold < 1.0:
-            raise ValueError(f"scout_threshold must be in (0, 1), got {self.scout_threshold!r}")
+        if self.scout_net not in SCOUT_NETS:
+            raise ValueError(f"scout_net must be one of {', '.join(SCOUT_NETS)}, not {self.scout_net!r}")
+        if self.scout_canvas is not None and (isinstance(self.scout_canvas, bool) or not isinstance(self.scout_canvas, int)
+                                              or self.scout_canvas < 64):
+            raise ValueError(f"scout_canvas must be an integer >= 64 or None, got {self.scout_canvas!r}")
+        if self.scout_threshold is not None and not 0.0 < self.scout_threshold < 1.0:
+            raise ValueError(f"scout_threshold must be in (0, 1) or None, got {self.scout_threshold!r}")
         if isinstance(self.scout_context, bool) or not isinstance(self.scout_context, int) or self.scout_context < 0:
             raise ValueError(f"scout_context must be an integer >= 0, got {self.scout_context!r}")
         if not 0.0 < self.scout_max_share <= 1.0:
@@ -232,6 +257,8 @@ class CraftDetector:
         self._device: Optional[str] = None
         self._backend: Optional[str] = None
         self._lock = threading.Lock()
+        # the PP-OCR scout network, loaded on the first scouted photo
+        self._db: Optional[DBScout] = None
         o = options
         self.name = (
             f"craft:{os.path.basename(weights)}"
@@ -377,7 +404,7 @@ class CraftDetector:
         out: list = [None] * len(images)
         plain = list(range(len(images)))
         if self.scouts:
-            plain = [i for i in plain if max(canvases[i].shape[:2]) <= self.options.scout_canvas]
+            plain = [i for i in plain if max(canvases[i].shape[:2]) <= self.options.scout_side]
             for i in sorted(set(range(len(images))) - set(plain)):
                 heat = self._scouted(images[i], canvases[i], scales[i])
                 out[i] = (heat[:, :, 0], heat[:, :, 1], scales[i])
@@ -402,14 +429,23 @@ class CraftDetector:
 
     def _scout_rects(self, image: np.ndarray, canvas: np.ndarray, scale: float) -> List[Rect]:
         o = self.options
-        small, small_scale = self._canvases([image], o.scout_canvas)
-        region = self._forward(small[0][None])[0][:, :, 0]
+        if o.scout_net == "ppocr":
+            region, px = self._db_scout()(image, o.scout_side)
+        else:
+            small, small_scale = self._canvases([image], o.scout_side)
+            region, px = self._forward(small[0][None])[0][:, :, 0], small_scale[0]
         H, W = canvas.shape[:2]
-        # small-map px in original px is small_scale; original px in canvas px is 2 / scale
-        rects = scout_rects(region, small_scale[0] * 2.0 / scale, (H, W), o.scout_threshold, o.scout_context)
+        # a scout-map px is px original px; an original px is 2 / scale canvas px
+        rects = scout_rects(region, px * 2.0 / scale, (H, W), o.scout_cut, o.scout_context)
         if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in rects) >= o.scout_max_share * H * W:
             return [(0, 0, W, H)]
         return rects
+
+    def _db_scout(self) -> DBScout:
+        with self._lock:
+            if self._db is None:
+                self._db = DBScout(threads=self.options.threads).load()
+            return self._db
 
     def _scouted(self, image: np.ndarray, canvas: np.ndarray, scale: float) -> np.ndarray:
         """Full-canvas heat map ``(H/2, W/2, 2)`` of one image, run over its scouted rectangles only (one

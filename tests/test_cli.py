@@ -187,10 +187,12 @@ def test_read_lexicon_and_keep_unsure_reach_the_pipeline_options(tmp_path, capsy
     assert opts.lexicon.path == str(lex) and opts.abstain.keep and opts.abstain.enabled
     plain = pipeline_options(parser.parse_args(["read", "x.jpg"]))
     assert plain.lexicon.path is None and not plain.abstain.keep
-    assert plain.detector.scout == "auto" and plain.detector.scout_canvas == 768
+    assert plain.detector.scout == "auto" and plain.detector.scout_side == 768 and plain.detector.scout_net == "craft"
     whole = pipeline_options(parser.parse_args(["read", "x.jpg", "--no-scout", "--detector-precision", "bf16"]))
     assert whole.detector.scout == "off" and whole.detector.precision == "bf16"
     assert pipeline_options(parser.parse_args(["read", "x.jpg", "--scout-canvas", "896"])).detector.scout_canvas == 896
+    fast = pipeline_options(parser.parse_args(["read", "x.jpg", "--scout-net", "ppocr"])).detector
+    assert fast.scout_net == "ppocr" and fast.scout_side == 960 and fast.scout_cut == 0.02
     # a missing word list: a clear error before any model loads or image is read
     Image.new("RGB", (40, 20)).save(tmp_path / "photo.png")
     assert main(["read", str(tmp_path), "--lexicon", str(tmp_path / "none.txt"), "--quiet"]) == 2

@@ -9,6 +9,7 @@ import pytest
 
 from detectors import CraftDetector, CraftOptions
 from detectors.craft_openvino import compile_config
+from detectors.dbscout import DB_MODEL_NAME, DBScout, bundled_db_path
 from detectors.geometry import polygon_iou
 from detectors.scout import ALIGN, SIDE_STEP, paste_maps, scout_rects
 from pipeline.data.synthetic import TextItem, random_scene, render_scene
@@ -76,10 +77,14 @@ def test_pasted_maps_land_at_half_the_canvas_coordinates():
 
 def test_scout_options_are_checked():
     for bad in (dict(scout="yes"), dict(scout_canvas=32), dict(scout_canvas=640.0), dict(scout_threshold=0.0),
-                dict(scout_context=-1), dict(scout_max_share=1.5)):
+                dict(scout_context=-1), dict(scout_max_share=1.5), dict(scout_net="db")):
         with pytest.raises(ValueError):
             CraftOptions(**bad)
     CraftOptions(scout="on", scout_canvas=2000, scout_context=0, scout_max_share=1.0)
+    # canvas and threshold follow the scout network unless set
+    assert (CraftOptions().scout_side, CraftOptions().scout_cut) == (768, 0.05)
+    assert (CraftOptions(scout_net="ppocr").scout_side, CraftOptions(scout_net="ppocr").scout_cut) == (960, 0.02)
+    assert CraftOptions(scout_net="ppocr", scout_canvas=640, scout_threshold=0.1).scout_side == 640
 
 
 # ------------------------------------------------------------------------------- the detector's calls
@@ -184,3 +189,41 @@ def test_real_craft_scouted_finds_the_words_the_whole_canvas_finds():
     small = render_scene([TextItem("EXIT", center=(1100, 80), font_size=22)], 1280, 720, seed=3)
     assert len(scouted.scout_rects(small.image)) >= 1
     assert any(polygon_iou(d.quad, small.words[0].quad) >= 0.5 for d in scouted([small.image])[0])
+
+
+# --------------------------------------------------------------------------- the PP-OCR scout network
+
+
+needs_db = pytest.mark.skipif(bundled_db_path() is None, reason=f"{DB_MODEL_NAME} (rapidocr wheel) not installed")
+
+
+@needs_db
+def test_ppocr_scout_marks_the_words_of_a_rendered_scene_and_little_else():
+    scene = render_scene([TextItem("PHARMACY", center=(300, 200), font_size=40),
+                          TextItem("Open 24h", center=(950, 560), font_size=30)], 1280, 720, seed=5)
+    prob, px = DBScout()(scene.image, 960)
+    assert prob.shape == (544, 960) and prob.dtype == np.float32 and px == pytest.approx(4 / 3, abs=0.01)
+    for word in scene.words:
+        x0, y0 = (word.quad.min(axis=0) / px).astype(int)
+        x1, y1 = (word.quad.max(axis=0) / px).astype(int)
+        assert prob[y0:y1, x0:x1].max() > 0.5, word.text
+    assert (prob >= 0.3).mean() < 0.1
+
+
+@needs_db
+def test_ppocr_scouted_detector_runs_crafts_full_canvas_only_around_the_words():
+    scene = render_scene([TextItem("BAKERY", center=(260, 150), font_size=36)], 1280, 720, background="plain", seed=6)
+    det, net = local_detector(scout_net="ppocr")
+    rects = det.scout_rects(scene.image)
+    assert rects and sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in rects) < 0.3 * 736 * 1280
+    check_grid(rects, (736, 1280))
+    lo, hi = scene.words[0].quad.min(axis=0), scene.words[0].quad.max(axis=0)
+    assert any(r[0] <= lo[0] and r[1] <= lo[1] and r[2] >= hi[0] and r[3] >= hi[1] for r in rects)
+    det.heatmaps(scene.image)
+    # no CRAFT scout look: every network call is a full-canvas rectangle
+    assert [tuple(s[2:]) for s in net.shapes] == [(y1 - y0, x1 - x0) for x0, y0, x1, y1 in rects]
+
+
+def test_a_missing_ppocr_scout_model_says_how_to_do_without_it(tmp_path):
+    with pytest.raises(RuntimeError, match="scout_net='craft'"):
+        DBScout(model_path=str(tmp_path / "none.onnx")).load()

@@ -62,12 +62,14 @@ def heatmap_key(detector) -> str:
         "precision": o.precision,
     }
     if detector.scouts:  # the maps are zero outside the scouted rectangles
-        spec["scout"] = [o.scout_canvas, o.scout_threshold, o.scout_context, o.scout_max_share]
+        spec["scout"] = [o.scout_side, o.scout_cut, o.scout_context, o.scout_max_share]
+        if o.scout_net != "craft":  # (CRAFT's own look kept the key it had before the network was a choice)
+            spec["scout"].append(o.scout_net)
     if detector.precision == "int8":  # explicit or "auto": the int8 model depends on what it was calibrated on
         spec["precision"] = "int8"
         spec["calibration"] = detector.calibration.tag
     digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
-    scout = f"-scout{o.scout_canvas}" if detector.scouts else ""
+    scout = (f"-{'' if o.scout_net == 'craft' else 'db'}scout{o.scout_side}") if detector.scouts else ""
     return f"{spec['backend']}-{o.canvas_size}-mag{o.mag_ratio}{scout}-{spec['precision']}-{digest}"
 
 
