@@ -175,7 +175,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         la = os.getloadavg()[0]
         if system == "sceneocr":
             secs, preds, what = bench_sceneocr(paths, read_options)
-            label = "sceneocr read (stream_pages, defaults)"
+            label = f"sceneocr read (stream_pages, {' '.join(read_options) or 'defaults'})"
         elif system == "rapidocr":
             secs, preds, what = bench_rapidocr(paths)
             label = "RapidOCR `engine(path)` loop"
@@ -184,7 +184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             label = "easyocr `readtext` loop"
         else:
             secs, preds, what = whole_command(paths, read_options)
-            label = "`sceneocr read --out` whole command (start-up included)"
+            label = f"`sceneocr read --out{''.join(' ' + o for o in read_options)}` whole command (start-up included)"
         s = evaluate_photos(gt, preds).scores()
         boxes = sum(len(q) for q, _ in preds.values())
         rows.append((system, label, secs, s, boxes, what, la))

@@ -102,7 +102,7 @@ class CraftOptions:
     # the network of the scout look: "craft", CRAFT itself on a small canvas, or "ppocr", PP-OCRv6's small
     # text detector from the rapidocr wheel (detectors/dbscout.py): 0.07 s per look instead of 0.34 (the
     # detector 0.43 s per photo instead of 0.62, img_951-1000), but 1734 words right on img_1-500 instead of
-    # 1759, detection H 0.863 instead of 0.872 (DB does not see some large or stylised words at all); on
+    # 1759, detection H 0.863 instead of 0.872 (its map does not show some words at all); on
     # img_501-1000 the same 1349 words, detection H 0.848 both. An option for speed, not the default
     scout_net: str = "craft"
     # longest side of the scout look's canvas; photos whose canvas is no bigger run whole. None: 960 for
