@@ -95,8 +95,8 @@ class CraftOptions:
     cache_dir: Optional[str] = None
     # "auto" (on where the network runs on the CPU), "on", "off": a first look on a canvas of scout_canvas px
     # finds where text may be, and the full canvas then runs only over rectangles around it, with context
-    # (detectors/scout.py); "off" runs the whole canvas. ICDAR 2015 train, int8, 2-core EPYC: 0.71 s per
-    # photo against 1.01 (img_951-1000: the rectangles cover 27% of the canvas); words right 1759 vs 1762
+    # (detectors/scout.py); "off" runs the whole canvas. ICDAR 2015 train, int8, 2-core EPYC: 0.62 s per
+    # photo against 0.95 (img_951-1000: the rectangles cover 27% of the canvas); words right 1759 vs 1762
     # on img_1-500 and 1349 vs 1359 on img_501-1000, detection H +0.003 / -0.004 (BENCHMARKS.md, issue 16)
     scout: str = "auto"
     # the network of the scout look: "craft", CRAFT itself on a small canvas, or "ppocr", PP-OCRv6's small
