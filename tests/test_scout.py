@@ -227,3 +227,16 @@ def test_ppocr_scouted_detector_runs_crafts_full_canvas_only_around_the_words():
 def test_a_missing_ppocr_scout_model_says_how_to_do_without_it(tmp_path):
     with pytest.raises(RuntimeError, match="scout_net='craft'"):
         DBScout(model_path=str(tmp_path / "none.onnx")).load()
+
+
+def test_the_eval_cache_keeps_each_scout_looks_heat_maps_apart():
+    from pipeline.evaluation.cache import heatmap_key
+
+    keys = {name: heatmap_key(local_detector(**opts)[0]) for name, opts in (
+        ("whole", dict(scout="off")), ("craft", dict(scout="on")), ("craft640", dict(scout="on", scout_canvas=640)),
+        ("ppocr", dict(scout="on", scout_net="ppocr")),
+        ("ppocr96", dict(scout="on", scout_net="ppocr", scout_context=96)))}
+    assert len(set(keys.values())) == len(keys), keys
+    assert "-scout768-" in keys["craft"] and "-dbscout960-" in keys["ppocr"] and "scout" not in keys["whole"]
+    # thresholds that only post-processing reads share the cached maps
+    assert heatmap_key(local_detector(scout="on", text_threshold=0.7)[0]) == keys["craft"]
