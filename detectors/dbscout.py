@@ -33,7 +33,8 @@ STRIDE = 32
 
 def bundled_db_path() -> Optional[Path]:
     """Path of the detector ONNX file inside the installed rapidocr wheel, or None when absent (found
-    through the import system, without importing rapidocr)."""
+    through the import system, without importing rapidocr). The twin of ``recognizer.ppocr.bundled_model_path``
+    for another file: stages do not import each other (tests/test_layout_rules.py)."""
     spec = importlib.util.find_spec("rapidocr")
     if spec is None or not spec.submodule_search_locations:
         return None

@@ -141,7 +141,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                              "finds smaller text, costs more)")
     parser.add_argument("--scout-net", choices=("craft", "ppocr"), default=None,
                         help="the network of that first look: craft (default) or ppocr, PP-OCRv6's small detector "
-                             "(faster, finds a few small words fewer: README, 'The scout look')")
+                             "(faster, finds some words fewer: README, 'The scout look')")
     parser.add_argument("--lexicon", metavar="FILE",
                         help="a word list (one word a line: street names, brands): an unsure reading one edit "
                              "from exactly one of its words becomes that word (see README)")
